@@ -1,0 +1,190 @@
+//! The blocking side of the socket: connect within a deadline, send a request, read the reply;
+//! and starting, finding and stopping the agent process.
+
+use crate::paths::{check_private_dir, PathError, Paths};
+use crate::protocol::{self, AgentInfo, ErrorReply, FrameError, Request, Response, PROTOCOL_VERSION};
+use interprocess::local_socket::{prelude::*, ConnectOptions, GenericFilePath, Stream};
+use interprocess::ConnectWaitMode;
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// What can go wrong talking to the agent.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// No agent listens on the socket.
+    #[error("the agent is not running ({0})")]
+    NotRunning(std::io::Error),
+    /// The agent did not answer within the deadline.
+    #[error("the agent did not answer in time")]
+    Timeout,
+    /// The agent speaks another protocol version.
+    #[error("the agent speaks protocol {agent} and this vigil speaks {PROTOCOL_VERSION}: {}", if *.agent < PROTOCOL_VERSION { "the agent is older; restart it with `vigil agent stop && vigil agent start`" } else { "this vigil is older than the agent; reinstall vigil" })]
+    ProtocolMismatch {
+        /// The agent's protocol version.
+        agent: u16,
+    },
+    /// The agent answered with an error.
+    #[error("the agent says: {}", .0.message)]
+    Agent(ErrorReply),
+    /// The agent answered something that does not fit the request.
+    #[error("unexpected reply from the agent: {0}")]
+    Unexpected(String),
+    /// A frame could not be read or written.
+    #[error("talking to the agent: {0}")]
+    Frame(FrameError),
+    /// The paths are unusable.
+    #[error(transparent)]
+    Path(#[from] PathError),
+    /// The agent could not be started.
+    #[error("cannot start the agent: {0}")]
+    Spawn(String),
+}
+
+impl From<FrameError> for ClientError {
+    fn from(e: FrameError) -> Self {
+        match e {
+            FrameError::Version { theirs } => ClientError::ProtocolMismatch { agent: theirs },
+            FrameError::Io(io) if matches!(io.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => ClientError::Timeout,
+            other => ClientError::Frame(other),
+        }
+    }
+}
+
+/// One connection to the agent.
+pub struct Connection {
+    stream: Stream,
+}
+
+impl Connection {
+    /// Connects to the agent's socket, waiting at most `timeout` for it to accept, and sets
+    /// the same deadline on every later read and write. The socket's folder is checked first:
+    /// commands are never handed to a socket another user could have planted.
+    pub fn connect(paths: &Paths, timeout: Duration) -> Result<Connection, ClientError> {
+        check_private_dir(&paths.runtime_dir).map_err(|e| match e {
+            PathError::Io { source, .. } if source.kind() == ErrorKind::NotFound => ClientError::NotRunning(source),
+            other => ClientError::Path(other),
+        })?;
+        let name = paths.socket.as_path().to_fs_name::<GenericFilePath>().map_err(ClientError::NotRunning)?;
+        let stream = ConnectOptions::new()
+            .name(name)
+            .wait_mode(ConnectWaitMode::Timeout(timeout))
+            .connect_sync()
+            .map_err(|e| match e.kind() {
+                ErrorKind::WouldBlock | ErrorKind::TimedOut => ClientError::Timeout,
+                _ => ClientError::NotRunning(e),
+            })?;
+        let conn = Connection { stream };
+        conn.set_timeout(Some(timeout))?;
+        Ok(conn)
+    }
+
+    /// Sets the read and write deadline (`None`: wait for ever, for long requests like training).
+    pub fn set_timeout(&self, timeout: Option<Duration>) -> Result<(), ClientError> {
+        let io = |e| ClientError::Frame(FrameError::Io(e));
+        self.stream.set_recv_timeout(timeout).map_err(io)?;
+        self.stream.set_send_timeout(timeout).map_err(io)?;
+        Ok(())
+    }
+
+    /// Sends one request and reads its reply. An error reply becomes [`ClientError::Agent`].
+    pub fn request(&mut self, req: &Request) -> Result<Response, ClientError> {
+        let frame = protocol::encode_frame(req)?;
+        self.stream.write_all(&frame).map_err(|e| ClientError::from(FrameError::Io(e)))?;
+        match protocol::read_message::<Response>(&mut self.stream)? {
+            Response::Error(e) => Err(ClientError::Agent(e)),
+            other => Ok(other),
+        }
+    }
+
+    /// Asks the agent who it is.
+    pub fn ping(&mut self) -> Result<AgentInfo, ClientError> {
+        match self.request(&Request::Ping)? {
+            Response::Pong(info) => Ok(info),
+            other => Err(ClientError::Unexpected(format!("{other:?}"))),
+        }
+    }
+}
+
+/// Finds the `vigild` binary: `$VIGIL_AGENT_BIN`, else beside this executable, else on `PATH`.
+pub fn agent_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("VIGIL_AGENT_BIN").filter(|v| !v.is_empty()) {
+        return PathBuf::from(p);
+    }
+    if let Some(dir) = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf)) {
+        let beside = dir.join("vigild");
+        if beside.is_file() {
+            return beside;
+        }
+    }
+    PathBuf::from("vigild")
+}
+
+/// Starts the agent detached from the terminal (its own session, no standard streams but a
+/// file for its last words) and returns at once. Another agent already holding the lock makes
+/// the new one exit quietly, so racing hooks may all call this.
+pub fn spawn_agent(paths: &Paths, wait_for_lock: bool) -> Result<u32, ClientError> {
+    use std::os::unix::process::CommandExt;
+    crate::paths::ensure_private_dir(&paths.data_dir)?;
+    let _ = std::fs::DirBuilder::new().recursive(true).create(&paths.log_dir);
+    let stderr = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(paths.log_dir.join("vigild.stderr"))
+        .map(std::process::Stdio::from)
+        .unwrap_or_else(|_| std::process::Stdio::null());
+    let mut cmd = std::process::Command::new(agent_binary());
+    cmd.arg("--quiet-if-running");
+    if wait_for_lock {
+        cmd.arg("--wait-lock");
+    }
+    cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(stderr);
+    // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().map_err(|e| ClientError::Spawn(format!("{}: {e}", agent_binary().display())))?;
+    Ok(child.id())
+}
+
+/// The pid written in the agent's lock file, if an agent process with that pid is alive.
+pub fn running_agent_pid(paths: &Paths) -> Option<u32> {
+    let text = std::fs::read_to_string(&paths.lock).ok()?;
+    let pid: i32 = text.trim().parse().ok()?;
+    // SAFETY: signal 0 only checks that the process exists.
+    (pid > 0 && unsafe { libc::kill(pid, 0) } == 0).then_some(pid as u32)
+}
+
+/// Waits until the agent answers a ping, up to `deadline`.
+pub fn wait_until_up(paths: &Paths, deadline: Duration) -> Result<AgentInfo, ClientError> {
+    let until = Instant::now() + deadline;
+    loop {
+        let attempt = Connection::connect(paths, Duration::from_millis(200)).and_then(|mut c| c.ping());
+        match attempt {
+            Ok(info) => return Ok(info),
+            Err(e @ (ClientError::ProtocolMismatch { .. } | ClientError::Path(_))) => return Err(e),
+            Err(e) if Instant::now() >= until => return Err(e),
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+/// Sends SIGTERM to the agent named in the lock file and waits up to `deadline` for it to
+/// exit. Returns whether an agent was stopped.
+pub fn terminate_agent(paths: &Paths, deadline: Duration) -> bool {
+    let Some(pid) = running_agent_pid(paths) else { return false };
+    // SAFETY: sending a signal has no memory-safety preconditions.
+    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+    let until = Instant::now() + deadline;
+    while Instant::now() < until {
+        // SAFETY: as above; signal 0 only probes.
+        if unsafe { libc::kill(pid as i32, 0) } != 0 {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
+}

@@ -1,0 +1,18 @@
+//! The `vigil` client library: the wire protocol shared with the agent, the paths both sides
+//! use, the blocking connection the hooks and commands use, and the spool.
+
+pub mod connection;
+pub mod paths;
+pub mod protocol;
+pub mod spool;
+
+/// Version of this crate, reported by `vigil --version` and compared with the agent's.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Milliseconds since the Unix epoch (0 if the clock is before 1970).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
