@@ -1,1 +1,14 @@
+//! The `vigild` agent library: the socket server, capture of hook events into a journal and a
+//! SQLite store, and (in later modules) scoring and learning.
 
+pub mod capture;
+pub mod config;
+pub mod daemon;
+pub mod journal;
+pub mod lock;
+pub mod server;
+pub mod store;
+pub mod writer;
+
+/// Version of the agent, reported to clients.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

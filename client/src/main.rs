@@ -1,1 +1,121 @@
-fn main() {}
+//! `vigil`: the command people type and the one the shell hooks exec.
+//!
+//! `main` returns an exit code; errors print one line on stderr; a closed stdout (`| head`) is
+//! not an error.
+
+mod args;
+mod hook;
+mod init;
+mod manage;
+mod show;
+
+use args::{Args, UsageError};
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+vigil: a learning safety net for your shell (advisory; nothing leaves this machine)
+
+Usage:
+  vigil init <bash|zsh|fish>          print the hook script: eval \"$(vigil init bash)\"
+  vigil recent [-n N] [--json]        latest commands
+  vigil status [--json]               agent, store, labels and model state
+  vigil agent <start|stop|status>     the agent (the hooks also start it on demand)
+  vigil hook start|end ...            used by the shell hooks
+  vigil --version
+
+Run `vigil COMMAND --help` for a command's options and an example.
+";
+
+/// What a subcommand returns: an exit code, or a usage mistake to explain.
+type Outcome = Result<ExitCode, UsageError>;
+
+fn main() -> ExitCode {
+    // A closed stdout must end us quietly, not with a panic message: restore the default
+    // SIGPIPE action that Rust's runtime ignores.
+    // SAFETY: resetting a signal disposition before any thread starts.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    let mut argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.is_empty() {
+        eprint!("{USAGE}");
+        return ExitCode::from(2);
+    }
+    let cmd = argv.remove(0);
+    match cmd.as_str() {
+        "-V" | "--version" | "version" => {
+            println!("vigil {}", vigil::VERSION);
+            return ExitCode::SUCCESS;
+        }
+        "-h" | "--help" | "help" => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        "hook" => return hook_command(argv),
+        _ => {}
+    }
+    let Some((_, usage, run)) = COMMANDS.iter().find(|(name, _, _)| *name == cmd) else {
+        eprintln!("vigil: unknown command {cmd:?}\n\n{USAGE}");
+        return ExitCode::from(2);
+    };
+    if argv.iter().take_while(|a| *a != "--").any(|a| a == "-h" || a == "--help") {
+        print!("{usage}");
+        return ExitCode::SUCCESS;
+    }
+    match run(Args::new(argv)) {
+        Ok(code) => code,
+        Err(UsageError(msg)) => {
+            eprintln!("vigil {cmd}: {msg}\n\n{usage}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The commands a person types: name, help text, entry point.
+const COMMANDS: &[(&str, &str, fn(Args) -> Outcome)] = &[
+    ("init", INIT_USAGE, init_command),
+    ("recent", show::RECENT_USAGE, show::recent),
+    ("status", show::STATUS_USAGE, show::status),
+    ("agent", manage::AGENT_USAGE, manage::agent),
+];
+
+const INIT_USAGE: &str = "\
+Usage: vigil init <bash|zsh|fish>
+
+Prints the hook script for a shell. Add it to the shell's rc file:
+  bash (~/.bashrc):                eval \"$(vigil init bash)\"
+  zsh  (~/.zshrc):                 eval \"$(vigil init zsh)\"
+  fish (~/.config/fish/config.fish): vigil init fish | source
+";
+
+fn init_command(mut args: Args) -> Outcome {
+    let shell = args.positional().ok_or_else(|| UsageError("which shell? bash, zsh or fish".into()))?;
+    args.finish()?;
+    let bin = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "vigil".into());
+    match init::script(&shell, &bin) {
+        Some(text) => {
+            print!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+        None => Err(UsageError(format!("unsupported shell {shell:?}: use bash, zsh or fish"))),
+    }
+}
+
+/// The hooks' entry point: a usage mistake here is a bug in a hook script, so it is logged
+/// rather than printed into the person's shell.
+fn hook_command(mut argv: Vec<String>) -> ExitCode {
+    let which = if argv.is_empty() { String::new() } else { argv.remove(0) };
+    let args = Args::new(argv);
+    let outcome = match which.as_str() {
+        "start" => hook::start(args),
+        "end" => hook::end(args),
+        other => Err(UsageError(format!("unknown hook {other:?}"))),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(UsageError(msg)) => {
+            if let Ok(paths) = vigil::paths::Paths::from_env() {
+                hook::log(&paths, &format!("hook {which}: {msg}"));
+            }
+            ExitCode::from(2)
+        }
+    }
+}

@@ -39,6 +39,12 @@ pub enum Request {
     Shutdown,
 }
 
+/// Whether a command line is recorded at all: a command typed with a leading space is the
+/// person's way of saying "not this one", and a blank line is nothing.
+pub fn is_recorded(command: &str) -> bool {
+    !command.starts_with([' ', '\t']) && !command.trim().is_empty()
+}
+
 /// A command about to run, as the preexec hook saw it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CommandStart {
@@ -423,6 +429,16 @@ mod tests {
         assert_eq!(msgs, vec![start(), Request::Ping]);
         assert_eq!(used, whole);
         assert!(matches!(err, Some(FrameError::Truncated)));
+    }
+
+    #[test]
+    fn leading_space_and_blank_are_not_recorded() {
+        assert!(is_recorded("ls -la"));
+        assert!(is_recorded("ls\n  two"));
+        assert!(!is_recorded(" ls"));
+        assert!(!is_recorded("\tls"));
+        assert!(!is_recorded("   "));
+        assert!(!is_recorded(""));
     }
 
     #[test]

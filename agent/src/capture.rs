@@ -1,0 +1,154 @@
+//! Turning hook requests into journal records: which commands are recorded, which running
+//! event an end closes, and taking in the spool.
+
+use crate::journal::{EventRow, JournalError, Record};
+use crate::writer::Writer;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use vigil::protocol::{is_recorded, CommandEnd, CommandStart, ErrorKind, ErrorReply, Request, Response};
+
+/// At most this many shells are remembered as having a command running; older entries are
+/// dropped first (a shell that was killed never sends its end).
+const MAX_OPEN_SESSIONS: usize = 10_000;
+
+/// The command currently running in a session.
+#[derive(Debug, Clone)]
+struct Running {
+    key: String,
+    started_at: i64,
+}
+
+/// Capture state shared by every connection.
+pub struct Capture {
+    writer: Arc<Writer>,
+    hostname: Option<String>,
+    running: Mutex<HashMap<String, Running>>,
+}
+
+impl Capture {
+    /// Capture state over a writer. `open` lists commands left running when the agent last
+    /// stopped, (session, key, started_at), so their ends still find them.
+    pub fn new(writer: Arc<Writer>, hostname: Option<String>, open: Vec<(String, String, i64)>) -> Capture {
+        let running = open.into_iter().map(|(session, key, started_at)| (session, Running { key, started_at })).collect();
+        Capture { writer, hostname, running: Mutex::new(running) }
+    }
+
+    /// The writer behind this capture.
+    pub fn writer(&self) -> &Arc<Writer> {
+        &self.writer
+    }
+
+    /// Records a command about to run.
+    pub fn start(&self, start: CommandStart) -> Response {
+        if !is_recorded(&start.command) {
+            return Response::Started { recorded: false, warning: None };
+        }
+        let key = start.key();
+        let row = EventRow {
+            key: key.clone(),
+            session: start.session.clone(),
+            shell: start.shell,
+            command: start.command,
+            cwd: start.cwd,
+            hostname: self.hostname.clone(),
+            started_at: start.started_at_ms,
+            label: None,
+            p_unsafe: None,
+            reason: None,
+            model_version: None,
+        };
+        if let Err(e) = self.writer.submit(Record::Start(row)) {
+            return storage_error(e);
+        }
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        if running.len() >= MAX_OPEN_SESSIONS {
+            let cutoff = start.started_at_ms - 24 * 3600 * 1000;
+            running.retain(|_, r| r.started_at > cutoff);
+            if running.len() >= MAX_OPEN_SESSIONS {
+                running.clear();
+            }
+        }
+        running.insert(start.session, Running { key, started_at: start.started_at_ms });
+        Response::Started { recorded: true, warning: None }
+    }
+
+    /// Closes the command running in a session. With a sequence number the event is found by
+    /// its key; without, it is the session's latest started command.
+    pub fn end(&self, end: CommandEnd) -> Response {
+        let found = {
+            let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+            match end.seq {
+                Some(seq) => {
+                    let key = format!("{}#{}", end.session, seq);
+                    let started_at = match running.get(&end.session) {
+                        Some(r) if r.key == key => {
+                            let r = running.remove(&end.session);
+                            r.map(|r| r.started_at)
+                        }
+                        _ => None,
+                    };
+                    Some((key, started_at))
+                }
+                None => running.remove(&end.session).map(|r| (r.key, Some(r.started_at))),
+            }
+        };
+        let Some((key, started_at)) = found else {
+            // Nothing is running there (a leading-space command, or an end seen twice).
+            return Response::Ended { prompt: String::new() };
+        };
+        let duration_ms = end.duration_ms.or_else(|| started_at.map(|s| (end.ended_at_ms - s).max(0)));
+        match self.writer.submit(Record::End { key, exit_code: end.exit_code, duration_ms }) {
+            Ok(_) => Response::Ended { prompt: String::new() },
+            Err(e) => storage_error(e),
+        }
+    }
+
+    /// Takes in events that hooks spooled while no agent answered. Returns how many requests
+    /// were taken; each spool file is deleted once its events are journalled.
+    pub fn ingest_spool(&self, spool: &Path) -> usize {
+        let taken = match vigil::spool::take(spool) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!("cannot read the spool {}: {e}", spool.display());
+                return 0;
+            }
+        };
+        let mut n = 0;
+        for file in taken {
+            if let Some(e) = &file.error {
+                tracing::warn!("spool {}: stopped early: {e}", file.file.display());
+            }
+            let mut all_kept = true;
+            for req in file.requests {
+                n += 1;
+                let reply = match req {
+                    Request::Start(s) => self.start(s),
+                    Request::End(e) => self.end(e),
+                    other => {
+                        tracing::warn!("ignoring {other:?} in the spool");
+                        continue;
+                    }
+                };
+                if let Response::Error(e) = reply {
+                    tracing::error!("spooled event not kept: {}", e.message);
+                    all_kept = false;
+                }
+            }
+            if all_kept {
+                if let Err(e) = std::fs::remove_file(&file.file) {
+                    tracing::warn!("cannot remove {}: {e}", file.file.display());
+                }
+            }
+        }
+        if n > 0 {
+            tracing::info!(requests = n, "spool taken in");
+        }
+        n
+    }
+}
+
+fn storage_error(e: JournalError) -> Response {
+    tracing::error!("event not kept: {e}");
+    Response::Error(ErrorReply { kind: ErrorKind::Storage, message: e.to_string() })
+}

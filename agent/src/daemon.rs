@@ -1,0 +1,157 @@
+//! Start-up and shutdown of the agent process: folders, lock, store, journal replay, spool,
+//! socket, signals, and the final flush.
+
+use crate::capture::Capture;
+use crate::config::Config;
+use crate::journal::{Journal, JournalError};
+use crate::lock::{AgentLock, LockError};
+use crate::server::{self, Agent};
+use crate::store::{Store, StoreError};
+use crate::writer::{BatchLimits, Writer};
+use interprocess::local_socket::{GenericFilePath, ListenerOptions, ToFsName};
+use interprocess::os::unix::local_socket::ListenerOptionsExt;
+use std::sync::Arc;
+use std::time::Duration;
+use vigil::paths::{ensure_private_dir, PathError, Paths};
+
+/// How the agent was asked to start.
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    /// Wait up to this long for the lock (an agent being replaced is still stopping).
+    pub wait_lock: Option<Duration>,
+}
+
+/// Why the agent could not start or stopped badly.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// Unusable paths.
+    #[error(transparent)]
+    Path(#[from] PathError),
+    /// Another agent runs.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// The store could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The journal could not be opened.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// The socket could not be bound.
+    #[error("cannot listen on {path}: {source}")]
+    Listen {
+        /// Socket path.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The async runtime could not start.
+    #[error("runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// Runs the agent until SIGTERM, SIGINT or a Shutdown request; returns after everything
+/// accepted is committed (or left in the journal if the store refuses) and the socket is gone.
+pub fn run(paths: &Paths, config: &Config, opts: &StartOptions) -> Result<(), DaemonError> {
+    ensure_private_dir(&paths.runtime_dir)?;
+    ensure_private_dir(&paths.data_dir)?;
+    let lock = AgentLock::acquire(&paths.lock, opts.wait_lock)?;
+    tracing::info!(pid = std::process::id(), version = crate::VERSION, home = %paths.data_dir.display(), "vigild starting");
+
+    let store = Store::open(&paths.db)?;
+    let open = store.open_events(vigil::now_ms() - 7 * 24 * 3600 * 1000)?;
+    let (journal, replay) = Journal::open(&paths.journal_dir)?;
+    for p in &replay.problems {
+        tracing::warn!("journal: {p}");
+    }
+    if !replay.records.is_empty() {
+        tracing::info!(records = replay.records.len(), "replaying the journal");
+    }
+    let limits = BatchLimits {
+        max_events: config.capture.batch_max_events.max(1),
+        max_delay: Duration::from_millis(config.capture.batch_max_delay_ms),
+    };
+    let (writer, writer_thread) = Writer::start(store, journal, replay, limits);
+    let capture = Capture::new(writer.clone(), hostname(), open);
+    capture.ingest_spool(&paths.spool);
+
+    let agent = Arc::new(Agent::new(
+        capture,
+        paths.socket.clone(),
+        paths.db.clone(),
+        config.agent.max_connections.max(1),
+        Duration::from_secs(config.agent.idle_timeout_secs.max(1)),
+    ));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(DaemonError::Runtime)?;
+    let served = runtime.block_on(serve(paths, agent.clone(), config.capture.spool_poll_secs));
+    // Whatever happened, commit what was accepted before saying goodbye.
+    writer.close();
+    if writer_thread.join().is_err() {
+        tracing::error!("the writer thread panicked; unflushed events stay in the journal");
+    }
+    let _ = std::fs::remove_file(&paths.socket);
+    drop(lock);
+    tracing::info!("vigild stopped");
+    served
+}
+
+async fn serve(paths: &Paths, agent: Arc<Agent>, spool_poll_secs: u64) -> Result<(), DaemonError> {
+    let listen_err = |source| DaemonError::Listen { path: paths.socket.display().to_string(), source };
+    // We hold the lock, so a socket file here is a leftover of a dead agent.
+    match std::fs::remove_file(&paths.socket) {
+        Ok(()) => tracing::info!("removed a stale socket"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(listen_err(e)),
+    }
+    let name = paths.socket.as_path().to_fs_name::<GenericFilePath>().map_err(listen_err)?;
+    let listener = ListenerOptions::new().name(name).mode(0o600).create_tokio().map_err(listen_err)?;
+    tracing::info!(socket = %paths.socket.display(), "listening");
+
+    // Hooks that found no agent may still be appending to the spool: look again now and then.
+    let spool_agent = agent.clone();
+    let spool_path = paths.spool.clone();
+    let poll = Duration::from_secs(spool_poll_secs.max(1));
+    let spool_task = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(poll).await;
+            if spool_path.exists() {
+                let (a, p) = (spool_agent.clone(), spool_path.clone());
+                let _ = tokio::task::spawn_blocking(move || a.capture.ingest_spool(&p)).await;
+            }
+        }
+    });
+
+    server::run(listener, agent.clone(), shutdown_signal(agent)).await;
+    spool_task.abort();
+    Ok(())
+}
+
+async fn shutdown_signal(agent: Arc<Agent>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (mut term, mut int) = match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(t), Ok(i)) => (t, i),
+        _ => {
+            tracing::error!("cannot install signal handlers; stop the agent with `vigil agent stop`");
+            agent.stop_requested.notified().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM"),
+        _ = int.recv() => tracing::info!("SIGINT"),
+        _ = agent.stop_requested.notified() => tracing::info!("stop requested"),
+    }
+}
+
+fn hostname() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates within it or fails.
+    if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    Some(String::from_utf8_lossy(&buf[..end]).into_owned())
+}

@@ -1,0 +1,240 @@
+//! The socket server: accept loop, one task per connection, request dispatch, and the
+//! orderly stop (stop accepting, let handlers finish, then the caller flushes).
+//!
+//! As in mini-redis: `run(listener, agent, shutdown)` returns when `shutdown` completes; a
+//! broadcast tells every handler to stop, and an mpsc channel whose senders the handlers hold
+//! closes when the last of them is gone.
+
+use crate::capture::Capture;
+use crate::store::Store;
+use interprocess::local_socket::tokio::{prelude::*, Listener, Stream};
+use interprocess::local_socket::traits::StreamCommon;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{broadcast, mpsc, Notify, Semaphore};
+use vigil::protocol::{
+    self, AgentInfo, ErrorKind, ErrorReply, FrameError, Request, Response, StatusReport, PROTOCOL_VERSION,
+};
+
+/// Everything a request handler may use.
+pub struct Agent {
+    /// Capture state and the writer.
+    pub capture: Capture,
+    /// Socket path, for status.
+    pub socket: PathBuf,
+    /// Database path, for readers and status.
+    pub db: PathBuf,
+    /// Connection limit.
+    pub max_connections: usize,
+    /// Idle connections are closed after this.
+    pub idle_timeout: Duration,
+    /// Signalled when a client asks the agent to stop.
+    pub stop_requested: Notify,
+    started: Instant,
+    reader: Mutex<Option<Store>>,
+}
+
+impl Agent {
+    /// Builds the shared state.
+    pub fn new(capture: Capture, socket: PathBuf, db: PathBuf, max_connections: usize, idle_timeout: Duration) -> Agent {
+        Agent {
+            capture,
+            socket,
+            db,
+            max_connections,
+            idle_timeout,
+            stop_requested: Notify::new(),
+            started: Instant::now(),
+            reader: Mutex::new(None),
+        }
+    }
+
+    /// Runs a read-only query on a blocking thread with the shared reader connection.
+    async fn read<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Store) -> Result<T, crate::store::StoreError> + Send + 'static,
+    ) -> Result<T, String> {
+        let agent = self.clone();
+        let run = move || {
+            let mut guard = agent.reader.lock().unwrap_or_else(|p| p.into_inner());
+            if guard.is_none() {
+                *guard = Some(Store::open_reader(&agent.db).map_err(|e| e.to_string())?);
+            }
+            match guard.as_ref() {
+                Some(store) => f(store).map_err(|e| e.to_string()),
+                None => Err("no reader".to_string()),
+            }
+        };
+        tokio::task::spawn_blocking(run).await.map_err(|e| e.to_string())?
+    }
+
+    /// Answers one request.
+    pub async fn dispatch(self: &Arc<Self>, req: Request) -> Response {
+        match req {
+            Request::Ping => Response::Pong(AgentInfo {
+                pid: std::process::id(),
+                version: crate::VERSION.to_string(),
+                protocol: PROTOCOL_VERSION,
+            }),
+            Request::Start(s) => self.capture.start(s),
+            Request::End(e) => self.capture.end(e),
+            Request::Recent { limit } => {
+                // Show what was just run: commit the queue first (bounded wait).
+                self.capture.writer().flush(Duration::from_secs(2)).await;
+                match self.read(move |s| s.recent(limit)).await {
+                    Ok(events) => Response::Events(events),
+                    Err(e) => internal(e),
+                }
+            }
+            Request::Status => {
+                let (pending, journal_bytes) = self.capture.writer().backlog();
+                match self.read(|s| s.count()).await {
+                    Ok(events) => Response::Status(StatusReport {
+                        pid: std::process::id(),
+                        socket: self.socket.display().to_string(),
+                        version: crate::VERSION.to_string(),
+                        protocol: PROTOCOL_VERSION,
+                        database: self.db.display().to_string(),
+                        events,
+                        pending,
+                        journal_bytes,
+                        storage_error: self.capture.writer().last_error(),
+                        labels: 0,
+                        label_errors: Vec::new(),
+                        model_version: None,
+                        trained_at: None,
+                        uptime_secs: self.started.elapsed().as_secs(),
+                    }),
+                    Err(e) => internal(e),
+                }
+            }
+            Request::Shutdown => {
+                self.stop_requested.notify_one();
+                Response::Ok
+            }
+        }
+    }
+}
+
+fn internal(message: String) -> Response {
+    Response::Error(ErrorReply { kind: ErrorKind::Internal, message })
+}
+
+/// Serves `listener` until `shutdown` completes, then waits for every handler to end.
+pub async fn run(listener: Listener, agent: Arc<Agent>, shutdown: impl Future) {
+    let (notify_shutdown, _) = broadcast::channel::<()>(1);
+    let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
+    let limit = Arc::new(Semaphore::new(agent.max_connections));
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+
+    let accept_loop = async {
+        loop {
+            let Ok(permit) = limit.clone().acquire_owned().await else { return };
+            let stream = match listener.accept().await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            };
+            match stream.peer_creds().map(|c| c.euid()) {
+                Ok(Some(uid)) if uid == me => {}
+                other => {
+                    tracing::warn!("refused a connection from a peer that is not uid {me}: {other:?}");
+                    continue;
+                }
+            }
+            let agent = agent.clone();
+            let mut stop = notify_shutdown.subscribe();
+            let done = done_tx.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    r = handle(stream, &agent) => if let Err(e) = r { tracing::debug!("connection ended: {e}") },
+                    _ = stop.recv() => {}
+                }
+                drop(permit);
+                drop(done);
+            });
+        }
+    };
+
+    tokio::select! {
+        _ = accept_loop => {}
+        _ = shutdown => tracing::info!("stopping: no new connections"),
+    }
+    drop(notify_shutdown);
+    drop(done_tx);
+    let _ = done_rx.recv().await;
+}
+
+/// Serves one connection until the peer closes it, goes idle, or sends something unreadable.
+async fn handle(mut stream: Stream, agent: &Arc<Agent>) -> Result<(), FrameError> {
+    loop {
+        let body = match tokio::time::timeout(agent.idle_timeout, read_body(&mut stream)).await {
+            Err(_) => return Ok(()),
+            Ok(Err(FrameError::Closed)) => return Ok(()),
+            Ok(Err(e)) => {
+                // Oversized or torn: the stream cannot be resynchronised, so answer and close.
+                tracing::warn!("bad frame from client: {e}");
+                let _ = reply(&mut stream, &bad_frame(&e)).await;
+                return Err(e);
+            }
+            Ok(Ok(body)) => body,
+        };
+        let request = protocol::split_body(&body).and_then(protocol::decode_payload::<Request>);
+        let mut last = false;
+        let response = match request {
+            Ok(req) => {
+                last = req == Request::Shutdown;
+                agent.dispatch(req).await
+            }
+            Err(e @ FrameError::Version { .. }) => {
+                tracing::warn!("client speaks another protocol: {e}");
+                reply(&mut stream, &bad_frame(&e)).await?;
+                return Err(e);
+            }
+            Err(e) => {
+                tracing::warn!("undecodable request: {e}");
+                bad_frame(&e)
+            }
+        };
+        reply(&mut stream, &response).await?;
+        if last {
+            return Ok(());
+        }
+    }
+}
+
+fn bad_frame(e: &FrameError) -> Response {
+    Response::Error(ErrorReply { kind: ErrorKind::BadFrame, message: e.to_string() })
+}
+
+async fn read_body(stream: &mut Stream) -> Result<Vec<u8>, FrameError> {
+    let mut prefix = [0u8; 4];
+    let mut got = 0;
+    while got < 4 {
+        match stream.read(&mut prefix[got..]).await? {
+            0 if got == 0 => return Err(FrameError::Closed),
+            0 => return Err(FrameError::Truncated),
+            n => got += n,
+        }
+    }
+    let len = protocol::body_len(prefix)?;
+    let mut body = vec![0u8; len];
+    stream.read_exact(&mut body).await.map_err(|e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => FrameError::Truncated,
+        _ => FrameError::Io(e),
+    })?;
+    Ok(body)
+}
+
+async fn reply(stream: &mut Stream, response: &Response) -> Result<(), FrameError> {
+    let frame = protocol::encode_frame(response)?;
+    stream.write_all(&frame).await?;
+    Ok(())
+}

@@ -1,0 +1,260 @@
+//! The SQLite store: schema and migrations, batched writes of journal records, and queries.
+
+use crate::journal::Record;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use std::path::Path;
+use std::time::Duration;
+use vigil::protocol::EventRecord;
+
+/// Migrations, in order; `PRAGMA user_version` counts how many have run. Never edit one that
+/// has shipped: add another.
+const MIGRATIONS: &[&str] = &[
+    // 1: events
+    "CREATE TABLE events (
+        id            INTEGER PRIMARY KEY,
+        key           TEXT NOT NULL UNIQUE,
+        session       TEXT NOT NULL,
+        shell         TEXT NOT NULL,
+        command       TEXT NOT NULL,
+        cwd           TEXT,
+        hostname      TEXT,
+        started_at    INTEGER NOT NULL,
+        duration_ms   INTEGER,
+        exit_code     INTEGER,
+        label         TEXT,
+        p_unsafe      REAL,
+        reason        TEXT,
+        model_version INTEGER
+    );
+    CREATE INDEX events_started_at ON events(started_at);
+    CREATE INDEX events_session ON events(session, started_at);",
+];
+
+/// The schema version this binary writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Store errors.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database was written by a newer vigil.
+    #[error("{path} has schema version {found}, newer than this vigild understands ({SCHEMA_VERSION}): upgrade vigil")]
+    TooNew {
+        /// The database.
+        path: String,
+        /// Its schema version.
+        found: i64,
+    },
+    /// The file is not a usable SQLite database.
+    #[error("{path} is not a usable vigil database ({source}); it was left untouched: move it aside to start afresh")]
+    Corrupt {
+        /// The database.
+        path: String,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+    /// A migration failed.
+    #[error("migrating {path} to schema {version}: {source}")]
+    Migration {
+        /// The database.
+        path: String,
+        /// The migration that failed.
+        version: i64,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+    /// Any other SQLite failure.
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+impl StoreError {
+    /// Whether retrying later may succeed (another process holds a lock).
+    pub fn is_busy(&self) -> bool {
+        matches!(self, StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _))
+            if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
+    }
+}
+
+/// A connection to the store.
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database for writing and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let name = path.display().to_string();
+        let corrupt = |source| StoreError::Corrupt { path: name.clone(), source };
+        let conn = Connection::open(path).map_err(corrupt)?;
+        conn.busy_timeout(Duration::from_millis(200))?;
+        // Reading the schema version is the first real access: a file that is not a database fails here.
+        let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(corrupt)?;
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;").map_err(corrupt)?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::TooNew { path: name, found });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
+            let version = i as i64 + 1;
+            let migrate = || -> rusqlite::Result<()> {
+                let tx = conn.unchecked_transaction()?;
+                tx.execute_batch(sql)?;
+                tx.pragma_update(None, "user_version", version)?;
+                tx.commit()
+            };
+            migrate().map_err(|source| StoreError::Migration { path: name.clone(), version, source })?;
+        }
+        Ok(Store { conn })
+    }
+
+    /// Opens an existing database for reading only (queries beside the writer).
+    pub fn open_reader(path: &Path) -> Result<Store, StoreError> {
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        conn.busy_timeout(Duration::from_millis(500))?;
+        Ok(Store { conn })
+    }
+
+    /// Applies journal records in one transaction. Replaying records is harmless: a start
+    /// whose key is stored is ignored, and an end sets the same values again.
+    pub fn apply(&mut self, records: &[Record]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO events
+                 (key, session, shell, command, cwd, hostname, started_at, label, p_unsafe, reason, model_version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?;
+            let mut end = tx.prepare_cached("UPDATE events SET exit_code = ?2, duration_ms = ?3 WHERE key = ?1")?;
+            for record in records {
+                match record {
+                    Record::Start(e) => {
+                        insert.execute(params![
+                            e.key, e.session, e.shell, e.command, e.cwd, e.hostname, e.started_at, e.label, e.p_unsafe,
+                            e.reason, e.model_version
+                        ])?;
+                    }
+                    Record::End { key, exit_code, duration_ms } => {
+                        end.execute(params![key, exit_code, duration_ms])?;
+                    }
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The latest `limit` events, newest first.
+    pub fn recent(&self, limit: u32) -> Result<Vec<EventRecord>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, session, shell, command, cwd, hostname, started_at, duration_ms, exit_code,
+                    label, p_unsafe, reason, model_version
+             FROM events ORDER BY started_at DESC, id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit], |r| {
+            Ok(EventRecord {
+                id: r.get(0)?,
+                session: r.get(1)?,
+                shell: r.get(2)?,
+                command: r.get(3)?,
+                cwd: r.get(4)?,
+                hostname: r.get(5)?,
+                started_at: r.get(6)?,
+                duration_ms: r.get(7)?,
+                exit_code: r.get(8)?,
+                label: r.get(9)?,
+                p_unsafe: r.get(10)?,
+                reason: r.get(11)?,
+                model_version: r.get(12)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Number of stored events.
+    pub fn count(&self) -> Result<u64, StoreError> {
+        Ok(self.conn.query_row("SELECT COUNT(*) FROM events", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    /// Events that started but never ended, newest per session, started after `since_ms`:
+    /// the commands still running in open shells when the agent last stopped.
+    pub fn open_events(&self, since_ms: i64) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT session, key, MAX(started_at) FROM events
+             WHERE exit_code IS NULL AND started_at > ?1 GROUP BY session",
+        )?;
+        let rows = stmt.query_map([since_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The stored event with this key, if any.
+    pub fn find(&self, key: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self.conn.query_row("SELECT id FROM events WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::EventRow;
+
+    fn row(key: &str, at: i64) -> Record {
+        Record::Start(EventRow {
+            key: key.into(),
+            session: "s".into(),
+            shell: "zsh".into(),
+            command: format!("echo {key}"),
+            cwd: Some("/".into()),
+            hostname: Some("h".into()),
+            started_at: at,
+            label: None,
+            p_unsafe: None,
+            reason: None,
+            model_version: None,
+        })
+    }
+
+    #[test]
+    fn apply_is_idempotent() {
+        let t = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&t.path().join("v.db")).unwrap();
+        let batch = vec![row("a", 1), Record::End { key: "a".into(), exit_code: 2, duration_ms: Some(5) }, row("b", 2)];
+        s.apply(&batch).unwrap();
+        s.apply(&batch).unwrap();
+        assert_eq!(s.count().unwrap(), 2);
+        let recent = s.recent(10).unwrap();
+        assert_eq!(recent[0].command, "echo b");
+        assert_eq!(recent[1].exit_code, Some(2));
+        assert_eq!(recent[1].duration_ms, Some(5));
+        assert_eq!(s.open_events(0).unwrap(), vec![("s".to_string(), "b".to_string(), 2)]);
+    }
+
+    #[test]
+    fn newer_schema_is_refused_and_garbage_is_left_alone() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("v.db");
+        drop(Store::open(&path).unwrap());
+        let c = Connection::open(&path).unwrap();
+        c.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        drop(c);
+        let err = Store::open(&path).err().unwrap();
+        assert!(err.to_string().contains("newer than this vigild"), "{err}");
+
+        let junk = t.path().join("junk.db");
+        std::fs::write(&junk, b"this is not a database, not at all, no sqlite header here").unwrap();
+        let before = std::fs::read(&junk).unwrap();
+        let err = Store::open(&junk).err().unwrap();
+        assert!(err.to_string().contains("not a usable vigil database"), "{err}");
+        assert_eq!(std::fs::read(&junk).unwrap(), before);
+    }
+
+    #[test]
+    fn reopening_runs_no_migration_twice() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("v.db");
+        let mut s = Store::open(&path).unwrap();
+        s.apply(&[row("a", 1)]).unwrap();
+        drop(s);
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.count().unwrap(), 1);
+        assert_eq!(Store::open_reader(&path).unwrap().find("a").unwrap(), Some(1));
+    }
+}

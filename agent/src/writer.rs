@@ -1,0 +1,196 @@
+//! The batch writer: accepted records are journalled and queued under one lock, and a thread
+//! of its own commits them to SQLite in batches bounded in size and in time.
+//!
+//! Journal append and queue push happen under the same lock as the journal rotation that
+//! starts each batch, so a closed segment never holds a record that is not in a committed
+//! batch once that batch's transaction returns. A failed commit (a locked or full disk) keeps
+//! the batch and its segments and retries with back-off, taking in newer records meanwhile.
+
+use crate::journal::{Journal, JournalError, Record, Replay};
+use crate::store::{Store, StoreError};
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// Limits of a batch.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchLimits {
+    /// Most records in one transaction.
+    pub max_events: usize,
+    /// Longest the first record of a batch waits.
+    pub max_delay: Duration,
+}
+
+struct Queue {
+    journal: Journal,
+    pending: Vec<Record>,
+    /// Sequence number of the newest accepted record.
+    accepted: u64,
+    flush_now: bool,
+    closing: bool,
+    last_error: Option<String>,
+}
+
+/// The handle through which records are accepted.
+pub struct Writer {
+    queue: Mutex<Queue>,
+    wake: Condvar,
+    committed: watch::Sender<u64>,
+    limits: BatchLimits,
+}
+
+impl Writer {
+    /// Starts the writer thread. Records found in the journal are queued first, and their
+    /// segments are deleted once they are committed.
+    pub fn start(store: Store, journal: Journal, replay: Replay, limits: BatchLimits) -> (Arc<Writer>, std::thread::JoinHandle<()>) {
+        let replayed = replay.records.len() as u64;
+        let writer = Arc::new(Writer {
+            queue: Mutex::new(Queue {
+                journal,
+                pending: replay.records,
+                accepted: replayed,
+                flush_now: replayed > 0,
+                closing: false,
+                last_error: None,
+            }),
+            wake: Condvar::new(),
+            committed: watch::channel(0).0,
+            limits,
+        });
+        let w = writer.clone();
+        let handle = std::thread::Builder::new()
+            .name("vigil-writer".into())
+            .spawn(move || w.run(store, replay.segments))
+            .unwrap_or_else(|e| panic!("cannot start the writer thread: {e}"));
+        (writer, handle)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        // A panic while holding the lock leaves the queue consistent (pushes are atomic), so
+        // a poisoned lock is still usable.
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Journals and queues one record; once this returns Ok the record survives the agent
+    /// being killed. Returns the record's sequence number.
+    pub fn submit(&self, record: Record) -> Result<u64, JournalError> {
+        let mut q = self.lock();
+        q.journal.append(&record)?;
+        q.pending.push(record);
+        q.accepted += 1;
+        if q.pending.len() == 1 || q.pending.len() >= self.limits.max_events {
+            self.wake.notify_one();
+        }
+        Ok(q.accepted)
+    }
+
+    /// Asks for an immediate commit and waits until everything accepted so far is in the
+    /// store, or `timeout` passes. Returns whether it got there.
+    pub async fn flush(&self, timeout: Duration) -> bool {
+        let target = {
+            let mut q = self.lock();
+            q.flush_now = true;
+            self.wake.notify_one();
+            q.accepted
+        };
+        let mut rx = self.committed.subscribe();
+        tokio::time::timeout(timeout, rx.wait_for(|c| *c >= target)).await.map(|r| r.is_ok()).unwrap_or(false)
+    }
+
+    /// Records accepted but not yet committed, and bytes in the current journal segment.
+    pub fn backlog(&self) -> (u64, u64) {
+        let q = self.lock();
+        (q.accepted - *self.committed.borrow(), q.journal.current_bytes())
+    }
+
+    /// The last commit error, while commits are failing.
+    pub fn last_error(&self) -> Option<String> {
+        self.lock().last_error.clone()
+    }
+
+    /// Tells the thread to commit what is queued and stop; join its handle to wait.
+    pub fn close(&self) {
+        self.lock().closing = true;
+        self.wake.notify_one();
+    }
+
+    fn run(&self, mut store: Store, mut done_segments: Vec<PathBuf>) {
+        let mut batch: Vec<Record> = Vec::new();
+        let mut batch_seq = 0;
+        let mut backoff = Duration::from_millis(50);
+        let mut failures_while_closing = 0;
+        loop {
+            {
+                let mut q = self.lock();
+                // Wait for a first record, then for the batch to fill or its delay to pass.
+                while q.pending.is_empty() && batch.is_empty() && !q.closing {
+                    q = self.wake.wait(q).unwrap_or_else(|p| p.into_inner());
+                }
+                let deadline = Instant::now() + self.limits.max_delay;
+                while !q.closing && !q.flush_now && batch.is_empty() && q.pending.len() < self.limits.max_events {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    q = self.wake.wait_timeout(q, left).unwrap_or_else(|p| p.into_inner()).0;
+                }
+                if q.closing && q.pending.is_empty() && batch.is_empty() {
+                    break;
+                }
+                q.flush_now = false;
+                if !q.pending.is_empty() {
+                    match q.journal.rotate() {
+                        Ok(closed) => {
+                            done_segments.push(closed);
+                            batch.append(&mut q.pending);
+                            batch_seq = q.accepted;
+                        }
+                        // Could not open a new segment: commit what we have, records stay
+                        // in the current segment and are committed with a later batch.
+                        Err(e) => tracing::error!("journal rotation failed: {e}"),
+                    }
+                }
+            }
+            if batch.is_empty() {
+                std::thread::sleep(backoff);
+                continue;
+            }
+            match store.apply(&batch) {
+                Ok(()) => {
+                    for seg in done_segments.drain(..) {
+                        if let Err(e) = std::fs::remove_file(&seg) {
+                            tracing::warn!("cannot remove journal segment {}: {e}", seg.display());
+                        }
+                    }
+                    tracing::debug!(events = batch.len(), "batch committed");
+                    batch.clear();
+                    backoff = Duration::from_millis(50);
+                    self.lock().last_error = None;
+                    self.committed.send_replace(batch_seq);
+                }
+                Err(e) => {
+                    self.report_failure(&e, batch.len());
+                    if self.lock().closing {
+                        failures_while_closing += 1;
+                        if failures_while_closing >= 5 || !e.is_busy() {
+                            tracing::error!("stopping with {} records uncommitted; they stay in the journal", batch.len());
+                            break;
+                        }
+                    }
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                }
+            }
+        }
+    }
+
+    fn report_failure(&self, e: &StoreError, n: usize) {
+        let msg = e.to_string();
+        let mut q = self.lock();
+        if q.last_error.as_deref() != Some(msg.as_str()) {
+            tracing::warn!("commit of {n} records failed, will retry: {msg}");
+        }
+        q.last_error = Some(msg);
+    }
+}

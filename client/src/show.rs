@@ -1,0 +1,118 @@
+//! `vigil recent` and `vigil status`: what the agent stored and how it is doing.
+
+use crate::args::{Args, UsageError};
+use crate::manage::{connect, fail, paths};
+use std::io::Write;
+use std::process::ExitCode;
+use vigil::protocol::{EventRecord, Request, Response, StatusReport};
+
+/// Help for `vigil recent`.
+pub const RECENT_USAGE: &str = "\
+Usage: vigil recent [-n N] [--json]
+
+Shows the latest commands, newest first.
+  -n N     how many (default 20)
+  --json   one JSON object per line: id, session, shell, command, cwd, started_at (ms),
+           duration_ms, exit_code, label, p_unsafe, reason, model_version
+
+Example:
+  vigil recent -n 5
+";
+
+/// Help for `vigil status`.
+pub const STATUS_USAGE: &str = "\
+Usage: vigil status [--json]
+
+Shows the agent (starting it if needed), the store, the labels and the model.
+Example:
+  vigil status --json | jq .events
+";
+
+/// `vigil recent`
+pub fn recent(mut args: Args) -> Result<ExitCode, UsageError> {
+    let limit = args.number::<u32>(&["-n", "--limit"])?.unwrap_or(20);
+    let json = args.flag(&["--json"]);
+    args.finish()?;
+    let paths = match paths() {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let events = match connect(&paths).and_then(|mut c| c.request(&Request::Recent { limit })) {
+        Ok(Response::Events(events)) => events,
+        Ok(other) => return Ok(fail(format!("unexpected reply {other:?}"))),
+        Err(e) => return Ok(fail(e)),
+    };
+    let mut out = std::io::stdout().lock();
+    for e in &events {
+        let line = if json { serde_json::to_string(e).unwrap_or_default() } else { human_event(e) };
+        if writeln!(out, "{line}").is_err() {
+            break;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn human_event(e: &EventRecord) -> String {
+    let exit = e.exit_code.map_or("-".to_string(), |c| c.to_string());
+    let dur = e.duration_ms.map_or("-".to_string(), |d| format!("{d}ms"));
+    let risk = match (&e.label, e.p_unsafe) {
+        (Some(l), Some(p)) => format!("{l} {:.0}%", p * 100.0),
+        _ => "-".to_string(),
+    };
+    let command = e.command.replace('\n', "⏎");
+    format!("{}  {exit:>4}  {dur:>8}  {risk:>12}  {}  {command}", local_time(e.started_at), e.cwd.as_deref().unwrap_or("-"))
+}
+
+/// `YYYY-MM-DD HH:MM:SS` in local time.
+pub fn local_time(ms: i64) -> String {
+    let secs = (ms / 1000) as libc::time_t;
+    // SAFETY: localtime_r writes only into the tm we pass it.
+    let tm = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&secs, &mut tm).is_null() {
+            return ms.to_string();
+        }
+        tm
+    };
+    format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec)
+}
+
+/// `vigil status`
+pub fn status(mut args: Args) -> Result<ExitCode, UsageError> {
+    let json = args.flag(&["--json"]);
+    args.finish()?;
+    let paths = match paths() {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let report = match connect(&paths).and_then(|mut c| c.request(&Request::Status)) {
+        Ok(Response::Status(r)) => r,
+        Ok(other) => return Ok(fail(format!("unexpected reply {other:?}"))),
+        Err(e) => return Ok(fail(e)),
+    };
+    if json {
+        println!("{}", serde_json::to_string(&report).unwrap_or_default());
+    } else {
+        print!("{}", human_status(&report));
+    }
+    Ok(if report.storage_error.is_some() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+fn human_status(r: &StatusReport) -> String {
+    let mut s = format!(
+        "agent     vigild {} (pid {}, protocol {}, up {}s)\nsocket    {}\ndatabase  {}\nevents    {} stored, {} pending, journal {} bytes\n",
+        r.version, r.pid, r.protocol, r.uptime_secs, r.socket, r.database, r.events, r.pending, r.journal_bytes
+    );
+    if let Some(e) = &r.storage_error {
+        s.push_str(&format!("PROBLEM   the store is failing; events are kept in the journal until it recovers: {e}\n"));
+    }
+    s.push_str(&format!("labels    {}\n", r.labels));
+    for e in &r.label_errors {
+        s.push_str(&format!("  line {}: {} ({:?})\n", e.line, e.error, e.text));
+    }
+    match r.model_version {
+        Some(v) => s.push_str(&format!("model     v{v}, trained {}\n", r.trained_at.map_or("-".into(), local_time))),
+        None => s.push_str("model     none yet (rules only)\n"),
+    }
+    s
+}

@@ -1,0 +1,200 @@
+# vigil hook for bash. Load it from ~/.bashrc with:  eval "$(vigil init bash)"
+# shellcheck shell=bash
+#
+# How it works: a DEBUG trap sees the first command after each prompt (preexec) and hands
+# the whole command line to `vigil hook start`; the last entry of PROMPT_COMMAND (precmd)
+# closes it with `vigil hook end`, whose output is the prompt segment. With bash-preexec
+# loaded first, its preexec_functions/precmd_functions are used instead.
+#
+# The status the person's own prompt sees is left alone: the exit code and PIPESTATUS are
+# read in the DEBUG trap before the first PROMPT_COMMAND command runs, and vigil's precmd
+# runs last and returns the status it found.
+
+# Interactive shells only, once per shell. The guard variable is not exported, so a nested
+# shell loads the hook again and gets a session of its own.
+[[ $- == *i* ]] || return 0
+[[ -z "${__vigil_loaded-}" ]] || return 0
+__vigil_loaded=1
+
+__vigil_bin=__VIGIL_BIN__
+__vigil_session="bash-$$-${EPOCHSECONDS:-$SECONDS}-$RANDOM$RANDOM"
+__vigil_seq=0
+__vigil_ready=0      # 1 between a prompt and the person's next command
+__vigil_running=0    # 1 while a recorded command runs
+__vigil_exit=0       # status of the person's last command, as the DEBUG trap saw it
+__vigil_t0=
+__vigil_histnum=
+VIGIL_PROMPT_SEGMENT=
+
+# Which history entry is newest: "NUMBER<tab>TEXT" of `history 1`, parsed.
+__vigil_history_last() {
+    local h
+    h=$(HISTTIMEFORMAT='' builtin history 1)
+    if [[ $h =~ ^[[:space:]]*([0-9]+)[*[:space:]][[:space:]](.*)$ ]]; then
+        __vigil_h_num=${BASH_REMATCH[1]}
+        __vigil_h_text=${BASH_REMATCH[2]}
+    else
+        __vigil_h_num=
+        __vigil_h_text=
+    fi
+}
+
+__vigil_start() {
+    local cmd=$1
+    # A leading space means "do not record this one".
+    [[ $cmd == [[:space:]]* || -z $cmd ]] && return 0
+    [[ -x $__vigil_bin ]] || return 0
+    __vigil_seq=$((__vigil_seq + 1))
+    __vigil_running=1
+    __vigil_t0=${EPOCHREALTIME-}
+    if ((${#cmd} > 100000)); then
+        # Longer than one argv entry may be (128 KiB): hand it over on stdin.
+        printf '%s' "$cmd" | "$__vigil_bin" hook start --shell bash --session "$__vigil_session" \
+            --seq "$__vigil_seq" --cwd "$PWD" --stdin
+    else
+        "$__vigil_bin" hook start --shell bash --session "$__vigil_session" \
+            --seq "$__vigil_seq" --cwd "$PWD" -- "$cmd"
+    fi
+}
+
+__vigil_end() {
+    local status=$1
+    if [[ $__vigil_running == 1 ]]; then
+        __vigil_running=0
+        local -a dur=()
+        if [[ -n $__vigil_t0 && -n ${EPOCHREALTIME-} ]]; then
+            local now=${EPOCHREALTIME//[.,]/} t0=${__vigil_t0//[.,]/}
+            dur=(--duration-ms "$(((10#$now - 10#$t0) / 1000))")
+        fi
+        if [[ -x $__vigil_bin ]]; then
+            VIGIL_PROMPT_SEGMENT=$("$__vigil_bin" hook end --shell bash --session "$__vigil_session" \
+                --seq "$__vigil_seq" --exit "$status" "${dur[@]}" 2>/dev/null)
+        fi
+    else
+        VIGIL_PROMPT_SEGMENT=
+    fi
+    # The literal '${VIGIL_PROMPT_SEGMENT}' goes into PS1, expanded at each prompt.
+    # Re-applied each prompt: tools like starship rewrite PS1 at every prompt.
+    # shellcheck disable=SC2016
+    if [[ ${VIGIL_PROMPT-1} != 0 && $PS1 != *'${VIGIL_PROMPT_SEGMENT}'* ]]; then
+        PS1='${VIGIL_PROMPT_SEGMENT}'$PS1
+    fi
+}
+
+if [[ -n "${bash_preexec_imported-}${__bp_imported-}" ]]; then
+    # bash-preexec already owns the DEBUG trap and PROMPT_COMMAND: use its arrays.
+    __vigil_bp_preexec() { __vigil_start "$1"; }
+    __vigil_bp_precmd() {
+        local s=$?
+        __vigil_end "$s"
+        return "$s"
+    }
+    preexec_functions+=(__vigil_bp_preexec)
+    precmd_functions+=(__vigil_bp_precmd)
+    return 0
+fi
+
+# PROMPT_COMMAND's simple commands, one a line, so that the DEBUG trap can tell them from
+# the person's with a single match. Rebuilt at each prompt: other tools edit PROMPT_COMMAND.
+__vigil_pc_list=$'\n'
+__vigil_index_prompt_command() {
+    local entry part list=$'\n'
+    for entry in "${PROMPT_COMMAND[@]}"; do
+        entry=${entry//$'\n'/;}
+        entry=${entry//&&/;}
+        entry=${entry//||/;}
+        entry=${entry//|/;}
+        while [[ -n $entry ]]; do
+            part=${entry%%;*}
+            if [[ $entry == *\;* ]]; then entry=${entry#*;}; else entry=; fi
+            part=${part#"${part%%[![:space:]]*}"}
+            part=${part%"${part##*[![:space:]]}"}
+            [[ -n $part ]] && list+=$part$'\n'
+        done
+    done
+    __vigil_pc_list=$list
+}
+
+__vigil_debug() {
+    # Read the status first: anything run here replaces it.
+    local s=$? last=$1
+    if [[ $__vigil_ready == 1 ]]; then
+        # Completion functions and PROMPT_COMMAND (an empty line) are not the person's command.
+        if [[ -z ${COMP_LINE-} && -z ${READLINE_LINE-} && $__vigil_pc_list != *$'\n'"$BASH_COMMAND"$'\n'* ]]; then
+            __vigil_ready=0
+            __vigil_history_last
+            local cmd=$__vigil_h_text
+            if [[ $__vigil_h_num == "$__vigil_histnum" ]]; then
+                # Nothing new in history: a duplicate under ignoredups (same text), or a command
+                # history was told to drop (HISTIGNORE, ignorespace), which we drop too.
+                [[ $__vigil_h_text == *"$BASH_COMMAND"* ]] || cmd=
+            fi
+            __vigil_histnum=$__vigil_h_num
+            [[ -n $cmd ]] && __vigil_start "$cmd"
+        fi
+    elif [[ $__vigil_running == 1 && $__vigil_exit_seen == 0 && $__vigil_pc_list == *$'\n'"$BASH_COMMAND"$'\n'* ]]; then
+        # The first PROMPT_COMMAND command after the person's command: its status is here.
+        __vigil_exit=$s
+        __vigil_exit_seen=1
+    fi
+    : "$last"
+}
+__vigil_exit_seen=0
+
+__vigil_precmd() {
+    local s=$?
+    if [[ $__vigil_exit_seen == 1 ]]; then
+        __vigil_end "$__vigil_exit"
+    else
+        __vigil_end "$s"
+    fi
+    __vigil_exit_seen=0
+    __vigil_install
+    __vigil_index_prompt_command
+    __vigil_ready=1
+    return "$s"
+}
+
+# Puts __vigil_precmd last in PROMPT_COMMAND (a string, or an array in bash >= 5.1), keeping
+# everything else in order. Called again at each prompt, as other tools append themselves.
+__vigil_install() {
+    local n=${#PROMPT_COMMAND[@]}
+    [[ $n -gt 0 && ${PROMPT_COMMAND[n - 1]} == *__vigil_precmd ]] && return 0
+    if [[ $(declare -p PROMPT_COMMAND 2>/dev/null) == "declare -a"* ]]; then
+        local -a kept=()
+        local e
+        for e in "${PROMPT_COMMAND[@]}"; do
+            [[ $e == __vigil_precmd ]] || kept+=("$e")
+        done
+        PROMPT_COMMAND=("${kept[@]}" __vigil_precmd)
+    else
+        local pc=${PROMPT_COMMAND-}
+        pc=${pc//__vigil_precmd/}
+        # Drop trailing separators so that appending never makes ';;'.
+        while [[ $pc == *[[:space:]\;] ]]; do pc=${pc%?}; done
+        # PROMPT_COMMAND is a plain string here; only its [@] form is read elsewhere.
+        # shellcheck disable=SC2178
+        PROMPT_COMMAND=${pc:+$pc$'\n'}__vigil_precmd
+    fi
+}
+
+__vigil_history_last
+__vigil_histnum=$__vigil_h_num
+__vigil_install
+__vigil_index_prompt_command
+
+# Keep a DEBUG trap that is already set (run it after ours), as starship does for us.
+__vigil_prev_trap=$(trap -p DEBUG)
+__vigil_prev_trap=${__vigil_prev_trap#trap -- \'}
+__vigil_prev_trap=${__vigil_prev_trap%\' DEBUG}
+if [[ -n $__vigil_prev_trap && $__vigil_prev_trap != *__vigil_debug* ]]; then
+    __vigil_debug_chain() {
+        local last=$1
+        __vigil_debug "$last"
+        : "$last"
+        eval "$__vigil_prev_trap"
+    }
+    trap '__vigil_debug_chain "$_"' DEBUG
+else
+    trap '__vigil_debug "$_"' DEBUG
+fi

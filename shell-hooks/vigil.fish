@@ -1,0 +1,68 @@
+# vigil hook for fish. Load it from ~/.config/fish/config.fish with:  vigil init fish | source
+#
+# fish_preexec hands the command line to `vigil hook start`; fish_postexec closes it with
+# `vigil hook end`, whose output is the prompt segment, shown at the left of the right prompt.
+# fish restores $status and $pipestatus after event handlers, so the person's prompt sees
+# their command's status.
+
+# Interactive shells only, once per shell (the guard is not exported: a nested fish gets its
+# own session).
+status is-interactive; or exit 0
+set -q __vigil_loaded; and exit 0
+set -g __vigil_loaded 1
+
+set -g __vigil_bin __VIGIL_BIN__
+set -g __vigil_session fish-$fish_pid-(random)(random)(random)
+set -g __vigil_seq 0
+set -g __vigil_running 0
+set -g VIGIL_PROMPT_SEGMENT ''
+
+function __vigil_preexec --on-event fish_preexec
+    set -l cmd $argv[1]
+    # A leading space means "do not record this one".
+    if test -z "$cmd"; or string match -qr '^\s' -- "$cmd"
+        return 0
+    end
+    test -x "$__vigil_bin"; or return 0
+    set -g __vigil_seq (math "$__vigil_seq + 1")
+    set -g __vigil_running 1
+    if test (string length -- "$cmd") -gt 100000
+        # Longer than one argv entry may be (128 KiB): hand it over on stdin.
+        printf '%s' "$cmd" | "$__vigil_bin" hook start --shell fish --session "$__vigil_session" \
+            --seq "$__vigil_seq" --cwd "$PWD" --stdin
+    else
+        "$__vigil_bin" hook start --shell fish --session "$__vigil_session" \
+            --seq "$__vigil_seq" --cwd "$PWD" -- "$cmd"
+    end
+end
+
+function __vigil_postexec --on-event fish_postexec
+    set -l s $status
+    if test "$__vigil_running" = 1
+        set -g __vigil_running 0
+        if test -x "$__vigil_bin"
+            set -g VIGIL_PROMPT_SEGMENT ("$__vigil_bin" hook end --shell fish --session "$__vigil_session" \
+                --seq "$__vigil_seq" --exit "$s" --duration-ms "$CMD_DURATION" 2>/dev/null | string collect)
+        end
+    else
+        set -g VIGIL_PROMPT_SEGMENT ''
+    end
+end
+
+# The segment for a person's own prompt.
+function vigil_prompt_segment
+    printf '%s' "$VIGIL_PROMPT_SEGMENT"
+end
+
+if test "$VIGIL_PROMPT" != 0
+    # Wrap the right prompt: ours first, then whatever was there.
+    if functions -q fish_right_prompt; and not functions -q __vigil_orig_right_prompt
+        functions -c fish_right_prompt __vigil_orig_right_prompt
+    end
+    function fish_right_prompt
+        vigil_prompt_segment
+        if functions -q __vigil_orig_right_prompt
+            __vigil_orig_right_prompt
+        end
+    end
+end
