@@ -149,6 +149,12 @@ impl Env {
         s
     }
 
+    /// Like [`Env::count`], but `None` while the database or its tables do not exist yet.
+    pub fn try_count(&self, sql: &str) -> Option<i64> {
+        let db = rusqlite::Connection::open_with_flags(self.path("vigil.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
+        db.query_row(sql, [], |r| r.get(0)).ok()
+    }
+
     /// Waits until `f` holds, up to `secs`.
     pub fn wait_until(&self, secs: u64, what: &str, mut f: impl FnMut() -> bool) {
         let until = Instant::now() + Duration::from_secs(secs);
