@@ -115,9 +115,18 @@ __vigil_index_prompt_command() {
     __vigil_pc_list=$list
 }
 
+# The DEBUG trap: `__vigil_debug "$?" "$_"`. The status is passed in the trap string itself,
+# because anything run before we read it (another tool's wrapper) would replace it. Called
+# without arguments (by another tool's wrapper around an older trap of ours) it does nothing.
 __vigil_debug() {
-    # Read the status first: anything run here replaces it.
-    local s=$? last=$1
+    # Another tool's wrapper may call the trap it found (ours) by its first word only.
+    (($# == 2)) || return 0
+    local s=$1 last=$2
+    __vigil_alive=1
+    # A trap set inside a function fires for the rest of that function: not the person's.
+    local depth=${#FUNCNAME[@]}
+    [[ ${FUNCNAME[1]-} == __vigil_debug_chain ]] && depth=$((depth - 1))
+    ((depth == 1)) || return 0
     if [[ $__vigil_ready == 1 ]]; then
         # Completion functions and PROMPT_COMMAND (an empty line) are not the person's command.
         if [[ -z ${COMP_LINE-} && -z ${READLINE_LINE-} && $__vigil_pc_list != *$'\n'"$BASH_COMMAND"$'\n'* ]]; then
@@ -131,6 +140,9 @@ __vigil_debug() {
             fi
             __vigil_histnum=$__vigil_h_num
             [[ -n $cmd ]] && __vigil_start "$cmd"
+            # The command may replace our trap (sourcing another tool): it has to show it is
+            # still there by running again before the next prompt.
+            __vigil_alive=
         fi
     elif [[ $__vigil_running == 1 && $__vigil_exit_seen == 0 && $__vigil_pc_list == *$'\n'"$BASH_COMMAND"$'\n'* ]]; then
         # The first PROMPT_COMMAND command after the person's command: its status is here.
@@ -141,8 +153,25 @@ __vigil_debug() {
 }
 __vigil_exit_seen=0
 
+# The last entry of PROMPT_COMMAND. Our trap marks itself alive each time it runs; if it
+# did not run before this entry, another tool replaced or wrapped it, and the entry hands
+# `trap -p DEBUG` to __vigil_precmd, which decides the trap to set. Reading and setting the
+# trap happen here at top level: inside a function bash hides the DEBUG trap, and restores
+# the old one when the function returns. The last step hands back the status it found.
+# shellcheck disable=SC2016
+__vigil_pc_entry='__vigil_precmd "${__vigil_alive:-$(trap -p DEBUG)}"; [[ -z $__vigil_new_trap ]] || trap -- "$__vigil_new_trap" DEBUG; __vigil_return'
+__vigil_alive=
+__vigil_new_trap=
+__vigil_status=0
+
+__vigil_return() { return "$__vigil_status"; }
+
 __vigil_precmd() {
     local s=$?
+    __vigil_status=$s
+    __vigil_new_trap=
+    [[ $1 == 1 ]] || __vigil_take_trap "$1"
+    __vigil_alive=
     if [[ $__vigil_exit_seen == 1 ]]; then
         __vigil_end "$__vigil_exit"
     else
@@ -152,49 +181,65 @@ __vigil_precmd() {
     __vigil_install
     __vigil_index_prompt_command
     __vigil_ready=1
-    return "$s"
 }
 
 # Puts __vigil_precmd last in PROMPT_COMMAND (a string, or an array in bash >= 5.1), keeping
-# everything else in order. Called again at each prompt, as other tools append themselves.
+# everything else in order. Called again at each prompt, as other tools append themselves;
+# when it had to move us, another tool was loaded, and it may have wrapped our DEBUG trap too.
 __vigil_install() {
     local n=${#PROMPT_COMMAND[@]}
-    [[ $n -gt 0 && ${PROMPT_COMMAND[n - 1]} == *__vigil_precmd ]] && return 0
+    [[ $n -gt 0 && ${PROMPT_COMMAND[n - 1]} == *"$__vigil_pc_entry" ]] && return 0
     if [[ $(declare -p PROMPT_COMMAND 2>/dev/null) == "declare -a"* ]]; then
         local -a kept=()
         local e
         for e in "${PROMPT_COMMAND[@]}"; do
-            [[ $e == __vigil_precmd ]] || kept+=("$e")
+            [[ $e == "$__vigil_pc_entry" ]] || kept+=("$e")
         done
-        PROMPT_COMMAND=("${kept[@]}" __vigil_precmd)
+        PROMPT_COMMAND=("${kept[@]}" "$__vigil_pc_entry")
     else
         local pc=${PROMPT_COMMAND-}
-        pc=${pc//__vigil_precmd/}
-        # Drop trailing separators so that appending never makes ';;'.
+        pc=${pc//"$__vigil_pc_entry;"/}
+        pc=${pc//$'\n'"$__vigil_pc_entry"/}
+        pc=${pc//"$__vigil_pc_entry"/}
+        # No separator may lead or trail: appending must never make ';;' or a leading ';'.
+        while [[ $pc == [[:space:]\;]* ]]; do pc=${pc#?}; done
         while [[ $pc == *[[:space:]\;] ]]; do pc=${pc%?}; done
         # PROMPT_COMMAND is a plain string here; only its [@] form is read elsewhere.
         # shellcheck disable=SC2178
-        PROMPT_COMMAND=${pc:+$pc$'\n'}__vigil_precmd
+        PROMPT_COMMAND=${pc:+$pc$'\n'}$__vigil_pc_entry
     fi
+}
+
+# Decides our DEBUG trap (into __vigil_new_trap, for top-level code to set), given the current
+# one as `trap -p DEBUG` prints it (quoted for reuse), running any other trap after ours. A tool that wrapped our trap in its own (as starship
+# does) gets wrapped in turn, so that we read "$?" before its wrapper runs.
+__vigil_take_trap() {
+    local -a words
+    eval "words=($1)"
+    local current=${words[2]-}
+    # The patterns are the literal trap strings, "$?" and all.
+    # shellcheck disable=SC2016
+    case $current in
+        '__vigil_debug "$?" "$_"' | '__vigil_debug_chain "$?" "$_"') ;;
+        '') __vigil_new_trap='__vigil_debug "$?" "$_"' ;;
+        *)
+            __vigil_prev_trap=$current
+            __vigil_new_trap='__vigil_debug_chain "$?" "$_"'
+            ;;
+    esac
+}
+
+__vigil_debug_chain() {
+    local last=$2
+    __vigil_debug "$1" "$last"
+    : "$last"
+    eval "$__vigil_prev_trap"
 }
 
 __vigil_history_last
 __vigil_histnum=$__vigil_h_num
 __vigil_install
 __vigil_index_prompt_command
-
-# Keep a DEBUG trap that is already set (run it after ours), as starship does for us.
-__vigil_prev_trap=$(trap -p DEBUG)
-__vigil_prev_trap=${__vigil_prev_trap#trap -- \'}
-__vigil_prev_trap=${__vigil_prev_trap%\' DEBUG}
-if [[ -n $__vigil_prev_trap && $__vigil_prev_trap != *__vigil_debug* ]]; then
-    __vigil_debug_chain() {
-        local last=$1
-        __vigil_debug "$last"
-        : "$last"
-        eval "$__vigil_prev_trap"
-    }
-    trap '__vigil_debug_chain "$_"' DEBUG
-else
-    trap '__vigil_debug "$_"' DEBUG
-fi
+# At top level, where `trap -p` sees a DEBUG trap set before us, and `trap` sets ours for good.
+__vigil_take_trap "$(trap -p DEBUG)"
+[[ -z $__vigil_new_trap ]] || trap -- "$__vigil_new_trap" DEBUG
