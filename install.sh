@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Builds vigil, installs `vigil` and `vigild`, and wires the hook into every shell present
+# (bash, zsh, fish) with one marked block per rc file. Running it again changes nothing.
+#
+#   ./install.sh                 build (release) and install to ~/.local/bin
+#   ./install.sh --uninstall     stop the agent, remove the blocks and the binaries; keep data
+#   ./install.sh --uninstall --purge   ... and delete vigil's data, labels and config too
+#
+# Options: --bin-dir DIR (default ~/.local/bin, or $VIGIL_BIN_DIR), --from DIR (install
+# binaries already built in DIR instead of building).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+bin_dir=${VIGIL_BIN_DIR:-$HOME/.local/bin}
+from=""
+mode=install
+purge=0
+
+while [ $# -gt 0 ]; do
+    case $1 in
+        --uninstall) mode=uninstall ;;
+        --purge) purge=1 ;;
+        --bin-dir) bin_dir=$2; shift ;;
+        --from) from=$2; shift ;;
+        -h | --help) sed -n '2,11p' "$0"; exit 0 ;;
+        *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+begin='# >>> vigil >>>'
+end='# <<< vigil <<<'
+
+rc_files() {
+    command -v bash >/dev/null 2>&1 && printf 'bash\t%s\n' "$HOME/.bashrc"
+    command -v zsh >/dev/null 2>&1 && printf 'zsh\t%s\n' "${ZDOTDIR:-$HOME}/.zshrc"
+    command -v fish >/dev/null 2>&1 && printf 'fish\t%s\n' "${XDG_CONFIG_HOME:-$HOME/.config}/fish/config.fish"
+    return 0
+}
+
+# The block for one shell; quoted so that a path with spaces or quotes survives.
+block() {
+    local shell=$1 vigil=$2 q
+    case $shell in
+        fish)
+            q=${vigil//\\/\\\\}
+            q="'${q//\'/\\\'}'"
+            printf '%s\nif test -x %s\n    %s init fish | source\nend\n%s\n' "$begin" "$q" "$q" "$end"
+            ;;
+        *)
+            q="'${vigil//\'/\'\\\'\'}'"
+            # The $(...) is meant for the rc file, not for now.
+            # shellcheck disable=SC2016
+            printf '%s\nif [ -x %s ]; then eval "$(%s init %s)"; fi\n%s\n' "$begin" "$q" "$q" "$shell" "$end"
+            ;;
+    esac
+}
+
+# Prints the file without our block.
+without_block() {
+    awk -v b="$begin" -v e="$end" '$0 == b { skip = 1; next } $0 == e { skip = 0; next } !skip' "$1"
+}
+
+write_block() {
+    local shell=$1 rc=$2 vigil=$3 want current
+    want=$(block "$shell" "$vigil")
+    mkdir -p "$(dirname "$rc")"
+    touch "$rc"
+    current=$(awk -v b="$begin" -v e="$end" '$0 == b { on = 1 } on { print } $0 == e { on = 0 }' "$rc")
+    if [ "$current" = "$want" ]; then
+        echo "  $rc: already set up"
+        return 0
+    fi
+    local tmp
+    tmp=$(mktemp "$rc.vigil.XXXXXX")
+    without_block "$rc" >"$tmp"
+    printf '%s\n' "$want" >>"$tmp"
+    cat "$tmp" >"$rc"
+    rm -f "$tmp"
+    echo "  $rc: hook added"
+}
+
+remove_block() {
+    local rc=$1 tmp
+    [ -f "$rc" ] || return 0
+    grep -qxF "$begin" "$rc" || return 0
+    tmp=$(mktemp "$rc.vigil.XXXXXX")
+    without_block "$rc" >"$tmp"
+    cat "$tmp" >"$rc"
+    rm -f "$tmp"
+    echo "  $rc: hook removed"
+}
+
+if [ "$mode" = install ]; then
+    if [ -z "$from" ]; then
+        echo "building vigil (release)..."
+        (cd "$here" && cargo build --release --locked -p vigil -p vigil-agent)
+        from=$here/target/release
+    fi
+    mkdir -p "$bin_dir"
+    for b in vigil vigild; do
+        # Replace atomically: a running agent or hook keeps its old inode.
+        install -m 755 "$from/$b" "$bin_dir/.$b.new"
+        mv -f "$bin_dir/.$b.new" "$bin_dir/$b"
+    done
+    echo "installed vigil and vigild in $bin_dir"
+    while IFS=$'\t' read -r shell rc; do
+        write_block "$shell" "$rc" "$bin_dir/vigil"
+    done < <(rc_files)
+    case ":$PATH:" in
+        *":$bin_dir:"*) ;;
+        *) echo "note: $bin_dir is not on your PATH; the hooks work anyway, but add it to type 'vigil'" ;;
+    esac
+    echo "open a new shell: the agent starts with your first command. 'vigil status' shows it."
+else
+    if [ -x "$bin_dir/vigil" ]; then
+        "$bin_dir/vigil" agent stop || true
+    fi
+    while IFS=$'\t' read -r _shell rc; do
+        remove_block "$rc"
+    done < <(rc_files)
+    rm -f "$bin_dir/vigil" "$bin_dir/vigild"
+    echo "removed vigil and vigild from $bin_dir"
+    if [ "$purge" = 1 ]; then
+        if [ -n "${VIGIL_HOME:-}" ]; then
+            rm -rf "$VIGIL_HOME"
+        else
+            rm -rf "${XDG_DATA_HOME:-$HOME/.local/share}/vigil" "${XDG_CONFIG_HOME:-$HOME/.config}/vigil"
+        fi
+        echo "deleted vigil's data, labels and config"
+    else
+        echo "kept your data (history database, labels, config); --purge deletes them"
+    fi
+fi

@@ -1,0 +1,66 @@
+//! End-to-end: the installer wires vigil into every shell idempotently and removes exactly
+//! its own block; the shell scripts are shellcheck-clean.
+
+mod common;
+
+use common::{bin_dir, have_shell};
+use std::path::Path;
+use std::process::Command;
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn shell_scripts_are_shellcheck_clean() {
+    if Command::new("shellcheck").arg("--version").output().is_err() {
+        if std::env::var("VIGIL_REQUIRE_SHELLS").is_ok_and(|v| v == "1") {
+            panic!("shellcheck is not installed and VIGIL_REQUIRE_SHELLS=1");
+        }
+        eprintln!("SKIPPED: shellcheck is not installed");
+        return;
+    }
+    for script in ["shell-hooks/vigil.bash", "install.sh", ".ci/run"] {
+        let out = Command::new("shellcheck").arg("-s").arg("bash").arg(repo().join(script)).output().unwrap();
+        assert!(out.status.success(), "{script}:\n{}", String::from_utf8_lossy(&out.stdout));
+    }
+}
+
+#[test]
+fn installer_is_idempotent_and_uninstall_removes_only_its_block() {
+    if !have_shell("bash") {
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let bashrc = home.path().join(".bashrc");
+    std::fs::write(&bashrc, "# my own settings\nalias ll='ls -l'\n").unwrap();
+    let install = |extra: &[&str]| {
+        let out = Command::new("bash")
+            .arg(repo().join("install.sh"))
+            .args(["--from", bin_dir().to_str().unwrap(), "--bin-dir"])
+            .arg(home.path().join("bin dir"))
+            .args(extra)
+            .env("HOME", home.path())
+            .env_remove("ZDOTDIR")
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("XDG_DATA_HOME")
+            .env("VIGIL_HOME", home.path().join("vh"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    install(&[]);
+    let once = std::fs::read_to_string(&bashrc).unwrap();
+    assert!(once.starts_with("# my own settings\nalias ll='ls -l'\n# >>> vigil >>>\n"), "{once}");
+    assert!(home.path().join("bin dir/vigil").is_file() && home.path().join("bin dir/vigild").is_file());
+    let again = install(&[]);
+    assert!(again.contains("already set up"), "{again}");
+    assert_eq!(std::fs::read_to_string(&bashrc).unwrap(), once, "a second run changes nothing");
+    // A new interactive bash loads the hook from the block.
+    let out = Command::new("bash").arg("-ic").arg("type -t __vigil_precmd").env("HOME", home.path()).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "function");
+    install(&["--uninstall"]);
+    assert_eq!(std::fs::read_to_string(&bashrc).unwrap(), "# my own settings\nalias ll='ls -l'\n");
+    assert!(!home.path().join("bin dir/vigil").exists());
+}
