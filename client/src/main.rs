@@ -69,8 +69,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// The commands a person types: name, help text, entry point.
-const COMMANDS: &[(&str, &str, fn(Args) -> Outcome)] = &[
+/// A command a person types: name, help text, entry point.
+type Command = (&'static str, &'static str, fn(Args) -> Outcome);
+
+/// The commands a person types.
+const COMMANDS: &[Command] = &[
     ("init", INIT_USAGE, init_command),
     ("recent", show::RECENT_USAGE, show::recent),
     ("status", show::STATUS_USAGE, show::status),
