@@ -26,34 +26,32 @@ __vigil_t0=
 __vigil_histnum=
 VIGIL_PROMPT_SEGMENT=
 
-# Which history entry is newest: "NUMBER<tab>TEXT" of `history 1`, parsed.
-__vigil_history_last() {
-    local h
-    h=$(HISTTIMEFORMAT='' builtin history 1)
-    if [[ $h =~ ^[[:space:]]*([0-9]+)[*[:space:]][[:space:]](.*)$ ]]; then
-        __vigil_h_num=${BASH_REMATCH[1]}
-        __vigil_h_text=${BASH_REMATCH[2]}
-    else
-        __vigil_h_num=
-        __vigil_h_text=
-    fi
-}
+# A private in-memory folder (tmpfs) for the current command line. Capturing a builtin's
+# output with $(...) costs a fork; a builtin with a redirection runs in the shell itself. So
+# `history 1` goes to a file there, which the client reads and empties at once. Without such
+# a folder the output is captured with a fork, and passed as an argument.
+__vigil_scratch=$("$__vigil_bin" hook scratch 2>/dev/null)
+[[ -n $__vigil_scratch ]] && __vigil_scratch+="/history.$$"
 
+# Hands the newest history entry to `vigil hook start`. $1, if set, is the text the entry must
+# equal to be recorded: history did not take a new entry for this command.
 __vigil_start() {
-    local cmd=$1
-    # A leading space means "do not record this one".
-    [[ $cmd == [[:space:]]* || -z $cmd ]] && return 0
     [[ -x $__vigil_bin ]] || return 0
     __vigil_seq=$((__vigil_seq + 1))
     __vigil_running=1
     __vigil_t0=${EPOCHREALTIME-}
-    if ((${#cmd} > 100000)); then
+    local -a args=(hook start --shell bash --session "$__vigil_session" --seq "$__vigil_seq" --cwd "$PWD")
+    if [[ -n $__vigil_scratch ]] && HISTTIMEFORMAT='' builtin history 1 >"$__vigil_scratch"; then
+        "$__vigil_bin" "${args[@]}" --history-file "$__vigil_scratch" ${1+--only-if-equals "$1"}
+        return
+    fi
+    local h
+    h=$(HISTTIMEFORMAT='' builtin history 1)
+    if ((${#h} > 100000)); then
         # Longer than one argv entry may be (128 KiB): hand it over on stdin.
-        printf '%s' "$cmd" | "$__vigil_bin" hook start --shell bash --session "$__vigil_session" \
-            --seq "$__vigil_seq" --cwd "$PWD" --stdin
+        printf '%s' "$h" | "$__vigil_bin" "${args[@]}" --history-stdin ${1+--only-if-equals "$1"}
     else
-        "$__vigil_bin" hook start --shell bash --session "$__vigil_session" \
-            --seq "$__vigil_seq" --cwd "$PWD" -- "$cmd"
+        "$__vigil_bin" "${args[@]}" --history-line "$h" ${1+--only-if-equals "$1"}
     fi
 }
 
@@ -66,9 +64,11 @@ __vigil_end() {
             local now=${EPOCHREALTIME//[.,]/} t0=${__vigil_t0//[.,]/}
             dur=(--duration-ms "$(((10#$now - 10#$t0) / 1000))")
         fi
+        # No redirection here: with one, bash forks twice for the substitution. The client
+        # writes nothing to stderr on this path.
         if [[ -x $__vigil_bin ]]; then
             VIGIL_PROMPT_SEGMENT=$("$__vigil_bin" hook end --shell bash --session "$__vigil_session" \
-                --seq "$__vigil_seq" --exit "$status" "${dur[@]}" 2>/dev/null)
+                --seq "$__vigil_seq" --exit "$status" "${dur[@]}")
         fi
     else
         VIGIL_PROMPT_SEGMENT=
@@ -97,7 +97,10 @@ fi
 # PROMPT_COMMAND's simple commands, one a line, so that the DEBUG trap can tell them from
 # the person's with a single match. Rebuilt at each prompt: other tools edit PROMPT_COMMAND.
 __vigil_pc_list=$'\n'
+__vigil_pc_indexed=
 __vigil_index_prompt_command() {
+    [[ ${PROMPT_COMMAND[*]} == "$__vigil_pc_indexed" ]] && return 0
+    __vigil_pc_indexed=${PROMPT_COMMAND[*]}
     local entry part list=$'\n'
     for entry in "${PROMPT_COMMAND[@]}"; do
         entry=${entry//$'\n'/;}
@@ -131,15 +134,21 @@ __vigil_debug() {
         # Completion functions and PROMPT_COMMAND (an empty line) are not the person's command.
         if [[ -z ${COMP_LINE-} && -z ${READLINE_LINE-} && $__vigil_pc_list != *$'\n'"$BASH_COMMAND"$'\n'* ]]; then
             __vigil_ready=0
-            __vigil_history_last
-            local cmd=$__vigil_h_text
-            if [[ $__vigil_h_num == "$__vigil_histnum" ]]; then
-                # Nothing new in history: a duplicate under ignoredups (same text), or a command
-                # history was told to drop (HISTIGNORE, ignorespace), which we drop too.
-                [[ $__vigil_h_text == *"$BASH_COMMAND"* ]] || cmd=
+            if [[ $HISTCMD != "$__vigil_histnum" ]]; then
+                # A new history entry: the command line, whole.
+                __vigil_histnum=$HISTCMD
+                __vigil_start
+            elif [[ -o history ]]; then
+                # No new entry: a repeat under ignoredups, or a command history was told to
+                # drop (ignorespace, HISTIGNORE), which we drop too. A repeat is recorded when
+                # the line is exactly this simple command, or when nothing but ignoredups can
+                # have kept it out.
+                if [[ $HISTCONTROL != *ignorespace* && $HISTCONTROL != *ignoreboth* && -z ${HISTIGNORE-} ]]; then
+                    __vigil_start
+                else
+                    __vigil_start "$BASH_COMMAND"
+                fi
             fi
-            __vigil_histnum=$__vigil_h_num
-            [[ -n $cmd ]] && __vigil_start "$cmd"
             # The command may replace our trap (sourcing another tool): it has to show it is
             # still there by running again before the next prompt.
             __vigil_alive=
@@ -157,18 +166,15 @@ __vigil_exit_seen=0
 # did not run before this entry, another tool replaced or wrapped it, and the entry hands
 # `trap -p DEBUG` to __vigil_precmd, which decides the trap to set. Reading and setting the
 # trap happen here at top level: inside a function bash hides the DEBUG trap, and restores
-# the old one when the function returns. The last step hands back the status it found.
+# the old one when the function returns. (The status this leaves does not reach the prompt:
+# bash shows the person's command's status in PS1 whatever PROMPT_COMMAND returns.)
 # shellcheck disable=SC2016
-__vigil_pc_entry='__vigil_precmd "${__vigil_alive:-$(trap -p DEBUG)}"; [[ -z $__vigil_new_trap ]] || trap -- "$__vigil_new_trap" DEBUG; __vigil_return'
+__vigil_pc_entry='__vigil_precmd "${__vigil_alive:-$(trap -p DEBUG)}"; [[ -z $__vigil_new_trap ]] || trap -- "$__vigil_new_trap" DEBUG'
 __vigil_alive=
 __vigil_new_trap=
-__vigil_status=0
-
-__vigil_return() { return "$__vigil_status"; }
 
 __vigil_precmd() {
     local s=$?
-    __vigil_status=$s
     __vigil_new_trap=
     [[ $1 == 1 ]] || __vigil_take_trap "$1"
     __vigil_alive=
@@ -236,8 +242,10 @@ __vigil_debug_chain() {
     eval "$__vigil_prev_trap"
 }
 
-__vigil_history_last
-__vigil_histnum=$__vigil_h_num
+# The newest history entry's number now; later ones come from $HISTCMD in the trap.
+__vigil_histnum=$(HISTTIMEFORMAT='' builtin history 1)
+__vigil_histnum=${__vigil_histnum#"${__vigil_histnum%%[![:space:]]*}"}
+__vigil_histnum=${__vigil_histnum%%[!0-9]*}
 __vigil_install
 __vigil_index_prompt_command
 # At top level, where `trap -p` sees a DEBUG trap set before us, and `trap` sets ours for good.

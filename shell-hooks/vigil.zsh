@@ -54,7 +54,7 @@ __vigil_precmd() {
         fi
         if [[ -x $__vigil_bin ]]; then
             VIGIL_PROMPT_SEGMENT=$("$__vigil_bin" hook end --shell zsh --session "$__vigil_session" \
-                --seq "$__vigil_seq" --exit "$s" "${dur[@]}" 2>/dev/null)
+                --seq "$__vigil_seq" --exit "$s" "${dur[@]}")
         fi
     else
         VIGIL_PROMPT_SEGMENT=''

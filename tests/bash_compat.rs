@@ -175,3 +175,38 @@ fn completion_functions_make_no_events_and_long_commands_arrive_whole() {
     assert_eq!(len, long.len() as i64, "the long command arrived whole");
     sh.exit();
 }
+
+#[test]
+fn history_settings_decide_what_is_a_new_command() {
+    if !have_shell("bash") {
+        return;
+    }
+    // Debian's default: ignoreboth. A repeat is still a command run; a line history was told
+    // to drop (leading space, HISTIGNORE) is not recorded.
+    let env = Env::new();
+    let mut sh = Shell::start(&env, "bash", &[], "HISTCONTROL=ignoreboth\nHISTIGNORE='secretcmd*'\nsecretcmd() { :; }");
+    for c in ["echo one", "echo one", " echo spaced", "secretcmd x", "echo two | cat", "echo two | cat", "echo three"] {
+        sh.run(c);
+    }
+    env.wait_until(10, "events", || env.try_count("SELECT COUNT(*) FROM events WHERE command = 'echo three'") == Some(1));
+    let events = env.recent(20);
+    let commands: Vec<&str> = events.iter().map(|e| e["command"].as_str().unwrap()).collect();
+    // A repeated pipeline under ignoredups cannot be told from a dropped line by bash's
+    // history alone; it is the one case not recorded twice.
+    assert_eq!(commands, ["echo one", "echo one", "echo two | cat", "echo three"]);
+    sh.exit();
+
+    // No HISTCONTROL: the leading-space line is in history with its space, and still dropped;
+    // every repeat is recorded.
+    let env = Env::new();
+    let mut sh = Shell::start(&env, "bash", &[], "unset HISTCONTROL HISTIGNORE");
+    for c in ["echo a", " echo spaced", "echo b | cat", "echo b | cat"] {
+        sh.run(c);
+    }
+    env.wait_until(10, "events", || env.try_count("SELECT COUNT(*) FROM events") >= Some(3));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let events = env.recent(20);
+    let commands: Vec<&str> = events.iter().map(|e| e["command"].as_str().unwrap()).collect();
+    assert_eq!(commands, ["echo a", "echo b | cat", "echo b | cat"]);
+    sh.exit();
+}

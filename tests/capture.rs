@@ -40,7 +40,12 @@ fn records_a_session(shell: &str) {
     let out = sh.run(status_probe);
     assert!(out.contains("status=1"), "{shell}: status seen by the shell was altered: {out:?}");
 
-    env.wait_until(10, "events to be stored", || env.recent(50).len() >= 8);
+    // The first command's end may reach the agent through the spool (it was still starting),
+    // which it reads every second: wait for every event to be closed.
+    env.wait_until(10, "events to be stored and closed", || {
+        let events = env.recent(50);
+        events.len() >= 8 && events.iter().all(|e| e["exit_code"].is_i64())
+    });
     let events = env.recent(50);
     let commands: Vec<&str> = events.iter().map(|e| e["command"].as_str().unwrap()).collect();
     assert!(!commands.iter().any(|c| c.contains("not-recorded-secret")), "{shell}: leading-space command was recorded: {commands:?}");
@@ -97,7 +102,17 @@ fn records_a_session(shell: &str) {
     let events = env.recent(50);
     let nested = events.iter().find(|e| e["command"] == "echo nested").unwrap();
     assert_ne!(nested["session"], Value::String(session.to_string()), "{shell}: nested shell must get its own session");
-    sh.exit();
+
+    // Closing the terminal (the pty goes away, the shell gets SIGHUP) leaves the agent that
+    // the shell's hook started running: it lives in a session of its own.
+    let agent = env.agent_pid().unwrap();
+    let shell_pid = sh.session.process.child_pid.as_raw();
+    // SAFETY: sending a signal, as a terminal emulator does when its window closes.
+    unsafe { libc::kill(shell_pid, libc::SIGHUP) };
+    sh.session.process.set_kill_timeout(Some(2000));
+    let _ = sh.session.process.wait();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(env.agent_pid(), Some(agent), "{shell}: the agent died with the terminal");
 }
 
 #[test]

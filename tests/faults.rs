@@ -280,3 +280,27 @@ fn an_agent_speaking_an_older_protocol_is_replaced_by_the_hook() {
     });
     assert_ne!(env.agent_pid(), Some(old.id() as i32));
 }
+
+#[test]
+fn a_frozen_agent_costs_the_hook_milliseconds_and_loses_nothing() {
+    let mut env = Env::new();
+    env.start_agent();
+    let pid = env.agent_pid().unwrap();
+    // Alive but not answering: the socket accepts (backlog) and nothing replies.
+    // SAFETY: sending a signal.
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    let mut slowest = Duration::ZERO;
+    for seq in 1..=5 {
+        let t = Instant::now();
+        assert!(hook_start(&env, "frozen", seq, &[]), "the event is kept");
+        slowest = slowest.max(t.elapsed());
+    }
+    // SAFETY: sending a signal.
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    // The default deadline is 20 ms for connecting and 20 ms for the reply; allow for a
+    // loaded test machine, but not for a hook that waits on the agent.
+    assert!(slowest < Duration::from_millis(500), "a hook waited {slowest:?} on a frozen agent");
+    env.wait_until(10, "the spooled events", || env.try_count("SELECT COUNT(*) FROM events WHERE session = 'frozen'") == Some(5));
+    assert_eq!(env.count("SELECT COUNT(DISTINCT key) FROM events"), env.count("SELECT COUNT(*) FROM events"), "sent live and spooled, stored once");
+    eprintln!("slowest hook against a frozen agent: {slowest:?}");
+}

@@ -142,6 +142,7 @@ impl Capture {
             }
         }
         if n > 0 {
+            self.writer.kick();
             tracing::info!(requests = n, "spool taken in");
         }
         n

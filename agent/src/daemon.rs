@@ -81,8 +81,10 @@ pub fn run(paths: &Paths, config: &Config, opts: &StartOptions) -> Result<(), Da
         config.agent.max_connections.max(1),
         Duration::from_secs(config.agent.idle_timeout_secs.max(1)),
     ));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread: a request is a few microseconds of work, and on a busy laptop each wake-up
+    // of another thread is a context switch the person's shell waits for. SQLite reads go to
+    // the blocking pool, writes to the writer thread.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(DaemonError::Runtime)?;

@@ -173,7 +173,9 @@ pub async fn run(listener: Listener, agent: Arc<Agent>, shutdown: impl Future) {
 }
 
 /// Serves one connection until the peer closes it, goes idle, or sends something unreadable.
-async fn handle(mut stream: Stream, agent: &Arc<Agent>) -> Result<(), FrameError> {
+async fn handle(stream: Stream, agent: &Arc<Agent>) -> Result<(), FrameError> {
+    // Buffered: a request usually arrives whole, and is then read with one system call.
+    let mut stream = tokio::io::BufReader::with_capacity(8 * 1024, stream);
     loop {
         let body = match tokio::time::timeout(agent.idle_timeout, read_body(&mut stream)).await {
             Err(_) => return Ok(()),
@@ -203,7 +205,11 @@ async fn handle(mut stream: Stream, agent: &Arc<Agent>) -> Result<(), FrameError
                 bad_frame(&e)
             }
         };
-        reply(&mut stream, &response).await?;
+        let sent = reply(&mut stream, &response).await;
+        // After the reply, so the shell does not wait on it; and even if the reply failed,
+        // so that an accepted record never sits uncommitted.
+        agent.capture.writer().kick();
+        sent?;
         if last {
             return Ok(());
         }
@@ -214,7 +220,7 @@ fn bad_frame(e: &FrameError) -> Response {
     Response::Error(ErrorReply { kind: ErrorKind::BadFrame, message: e.to_string() })
 }
 
-async fn read_body(stream: &mut Stream) -> Result<Vec<u8>, FrameError> {
+async fn read_body(stream: &mut tokio::io::BufReader<Stream>) -> Result<Vec<u8>, FrameError> {
     let mut prefix = [0u8; 4];
     let mut got = 0;
     while got < 4 {
@@ -233,8 +239,8 @@ async fn read_body(stream: &mut Stream) -> Result<Vec<u8>, FrameError> {
     Ok(body)
 }
 
-async fn reply(stream: &mut Stream, response: &Response) -> Result<(), FrameError> {
+async fn reply(stream: &mut tokio::io::BufReader<Stream>, response: &Response) -> Result<(), FrameError> {
     let frame = protocol::encode_frame(response)?;
-    stream.write_all(&frame).await?;
+    stream.get_mut().write_all(&frame).await?;
     Ok(())
 }

@@ -29,6 +29,8 @@ struct Queue {
     accepted: u64,
     flush_now: bool,
     closing: bool,
+    /// The writer thread is asleep waiting for a first record.
+    idle: bool,
     last_error: Option<String>,
 }
 
@@ -52,6 +54,7 @@ impl Writer {
                 accepted: replayed,
                 flush_now: replayed > 0,
                 closing: false,
+                idle: false,
                 last_error: None,
             }),
             wake: Condvar::new(),
@@ -73,16 +76,26 @@ impl Writer {
     }
 
     /// Journals and queues one record; once this returns Ok the record survives the agent
-    /// being killed. Returns the record's sequence number.
+    /// being killed. Returns the record's sequence number. An idle writer is not woken here
+    /// but by [`Writer::kick`], after the reply has gone out: on a two-core laptop, waking a
+    /// thread before replying is a context switch the person's shell waits behind.
     pub fn submit(&self, record: Record) -> Result<u64, JournalError> {
         let mut q = self.lock();
         q.journal.append(&record)?;
         q.pending.push(record);
         q.accepted += 1;
-        if q.pending.len() == 1 || q.pending.len() >= self.limits.max_events {
+        if q.pending.len() >= self.limits.max_events {
             self.wake.notify_one();
         }
         Ok(q.accepted)
+    }
+
+    /// Wakes the writer if it sleeps while records wait.
+    pub fn kick(&self) {
+        let q = self.lock();
+        if q.idle && !q.pending.is_empty() {
+            self.wake.notify_one();
+        }
     }
 
     /// Asks for an immediate commit and waits until everything accepted so far is in the
@@ -125,7 +138,13 @@ impl Writer {
                 let mut q = self.lock();
                 // Wait for a first record, then for the batch to fill or its delay to pass.
                 while q.pending.is_empty() && batch.is_empty() && !q.closing {
+                    q.idle = true;
                     q = self.wake.wait(q).unwrap_or_else(|p| p.into_inner());
+                    q.idle = false;
+                }
+                if q.pending.is_empty() && batch.is_empty() && !q.closing {
+                    // Woken by a flush with nothing to do.
+                    continue;
                 }
                 let deadline = Instant::now() + self.limits.max_delay;
                 while !q.closing && !q.flush_now && batch.is_empty() && q.pending.len() < self.limits.max_events {

@@ -20,23 +20,62 @@ fn hook_timeout() -> Duration {
     Duration::from_millis(ms.clamp(1, 5_000))
 }
 
+/// The command line of bash's `history 1` output (`  NUMBER* LINE`, `*` marking an edited
+/// entry), without its trailing newline; `None` if it is not in that form.
+pub fn history_line_text(raw: &str) -> Option<&str> {
+    let rest = raw.trim_start();
+    let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    if digits == 0 {
+        return None;
+    }
+    let text = rest[digits..].strip_prefix(['*', ' '])?.strip_prefix(' ')?;
+    Some(text.strip_suffix('\n').unwrap_or(text))
+}
+
+/// Reads the command line the bash hook left in its in-memory scratch file, and empties the
+/// file at once: the command line must not linger anywhere.
+fn take_history_file(path: &str) -> Option<String> {
+    let raw = std::fs::read(path).ok()?;
+    let _ = std::fs::File::create(path);
+    let raw = String::from_utf8_lossy(&raw);
+    history_line_text(&raw).map(str::to_string)
+}
+
 /// `vigil hook start --shell S --session ID [--seq N] [--cwd DIR] [--stdin] -- COMMAND`
+///
+/// For bash, instead of `-- COMMAND`: `--history-file F` (a file holding `history 1` output),
+/// `--history-line L` (that output itself) or `--history-stdin` (that output on stdin), and `--only-if-equals S` to record the line only
+/// when it equals S (bash did not add a new history entry: a repeat under ignoredups is
+/// recorded, a command history was told to drop is not).
 pub fn start(mut args: Args) -> Result<ExitCode, UsageError> {
     let shell = args.required(&["--shell"])?;
     let session = args.required(&["--session"])?;
     let seq = args.number::<u64>(&["--seq"])?;
     let cwd = args.value(&["--cwd"])?;
     let from_stdin = args.flag(&["--stdin"]);
+    let history_file = args.value(&["--history-file"])?;
+    let history_line = args.value(&["--history-line"])?;
+    let history_stdin = args.flag(&["--history-stdin"]);
+    let only_if = args.value(&["--only-if-equals"])?;
     let trailing = args.finish()?;
-    let command = if from_stdin {
+    let command = if let Some(f) = history_file {
+        take_history_file(&f).unwrap_or_default()
+    } else if let Some(raw) = history_line {
+        history_line_text(&raw).unwrap_or_default().to_string()
+    } else if from_stdin || history_stdin {
         // Commands too long for one argv entry (128 KiB on Linux) come on stdin.
         let mut buf = Vec::new();
         let _ = std::io::stdin().read_to_end(&mut buf);
-        String::from_utf8_lossy(&buf).into_owned()
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        if history_stdin {
+            history_line_text(&text).unwrap_or_default().to_string()
+        } else {
+            text
+        }
     } else {
         trailing.join(" ")
     };
-    if !is_recorded(&command) {
+    if !is_recorded(&command) || only_if.is_some_and(|s| s != command) {
         return Ok(ExitCode::SUCCESS);
     }
     let cwd = cwd.or_else(|| std::env::current_dir().ok().map(|d| d.display().to_string()));
@@ -107,6 +146,52 @@ fn deliver(req: &Request, on_reply: impl FnOnce(&Response)) -> ExitCode {
             log(&paths, &format!("hook: cannot spool the event: {e}"));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `vigil hook scratch`: prints a private folder in memory (tmpfs) where the bash hook may
+/// keep the current command line for a moment, or nothing if there is none. Reading a
+/// builtin's output through a file there costs the shell no fork; the folder is checked like
+/// the socket's (0700, ours, no symlink) and is never on disk.
+pub fn scratch(args: Args) -> Result<ExitCode, UsageError> {
+    args.finish()?;
+    let candidates = [
+        std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()).map(|d| std::path::PathBuf::from(d).join("vigil")),
+        // SAFETY: geteuid has no preconditions.
+        Some(std::path::PathBuf::from(format!("/dev/shm/vigil-{}", unsafe { libc::geteuid() }))),
+    ];
+    for dir in candidates.into_iter().flatten() {
+        let on_tmpfs = dir.parent().is_some_and(is_tmpfs);
+        if on_tmpfs && vigil::paths::ensure_private_dir(&dir).is_ok() {
+            println!("{}", dir.display());
+            break;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn is_tmpfs(dir: &std::path::Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else { return false };
+    // SAFETY: statfs writes into the struct we own; the path is NUL-terminated.
+    unsafe {
+        let mut st: libc::statfs = std::mem::zeroed();
+        libc::statfs(c.as_ptr(), &mut st) == 0 && st.f_type as i64 == libc::TMPFS_MAGIC as i64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::history_line_text;
+
+    #[test]
+    fn history_lines_parse() {
+        assert_eq!(history_line_text("   36  echo one\n"), Some("echo one"));
+        assert_eq!(history_line_text("  7* git commit -m 'x'\n"), Some("git commit -m 'x'"));
+        assert_eq!(history_line_text("123456  for i in 1; do\n echo $i\ndone\n"), Some("for i in 1; do\n echo $i\ndone"));
+        assert_eq!(history_line_text("   37   leading space kept\n"), Some(" leading space kept"));
+        assert_eq!(history_line_text(""), None);
+        assert_eq!(history_line_text("no number"), None);
     }
 }
 

@@ -105,11 +105,18 @@ fn init_command(mut args: Args) -> Outcome {
 /// The hooks' entry point: a usage mistake here is a bug in a hook script, so it is logged
 /// rather than printed into the person's shell.
 fn hook_command(mut argv: Vec<String>) -> ExitCode {
+    // Nothing may reach the person's terminal from a hook, not even a panic message.
+    std::panic::set_hook(Box::new(|info| {
+        if let Ok(paths) = vigil::paths::Paths::from_env() {
+            hook::log(&paths, &format!("hook panicked: {info}"));
+        }
+    }));
     let which = if argv.is_empty() { String::new() } else { argv.remove(0) };
     let args = Args::new(argv);
     let outcome = match which.as_str() {
         "start" => hook::start(args),
         "end" => hook::end(args),
+        "scratch" => hook::scratch(args),
         other => Err(UsageError(format!("unknown hook {other:?}"))),
     };
     match outcome {

@@ -1,1 +1,295 @@
-fn main() {}
+//! `vigil-bench`: the figures of the capture issue, measured against baselines taken in the
+//! same run. Not part of CI; build with `cargo build --release --workspace` first.
+//!
+//!   vigil-bench hooks  [--commands N]   hook overhead in real interactive bash and zsh
+//!   vigil-bench ingest [--events N]     events/s and reply latency, 8 persistent clients
+//!   vigil-bench memory [--events N]     agent resident memory idle and after N events
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use vigil::connection::Connection;
+use vigil::paths::Paths;
+use vigil::protocol::{CommandStart, Request, Response};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let what = args.first().map(String::as_str).unwrap_or("");
+    let number = |name: &str, default: usize| {
+        args.windows(2).find(|w| w[0] == name).and_then(|w| w[1].parse().ok()).unwrap_or(default)
+    };
+    match what {
+        "hooks" => hooks(number("--commands", 2000), number("--rounds", 3)),
+        "ingest" => ingest(number("--events", 200_000), number("--clients", 8)),
+        "memory" => memory(number("--events", 1_000_000)),
+        _ => {
+            eprintln!("usage: vigil-bench <hooks|ingest|memory> [--commands N] [--events N] [--clients N]");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn bin(name: &str) -> PathBuf {
+    let dir = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf)).unwrap_or_default();
+    let p = dir.join(name);
+    if !p.is_file() {
+        eprintln!("{} is missing: cargo build --release --workspace", p.display());
+        std::process::exit(1);
+    }
+    p
+}
+
+/// A temporary vigil home with a running agent; stops it when dropped.
+struct Home {
+    dir: PathBuf,
+    agent: Child,
+}
+
+impl Home {
+    fn new(tag: &str) -> Home {
+        let dir = PathBuf::from(format!("/tmp/vb-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("bench home");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+        let agent = Command::new(bin("vigild")).env("VIGIL_HOME", &dir).stderr(Stdio::null()).spawn().expect("start vigild");
+        let home = Home { dir, agent };
+        let until = Instant::now() + Duration::from_secs(10);
+        while Connection::connect(&home.paths(), Duration::from_millis(100)).and_then(|mut c| c.ping()).is_err() {
+            assert!(Instant::now() < until, "agent did not start");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        home
+    }
+
+    fn paths(&self) -> Paths {
+        Paths::resolve(Some(self.dir.clone()), None).expect("paths")
+    }
+
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.agent.id())).unwrap_or_default();
+        status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// CPU time (user + system) the agent has used so far.
+    fn cpu(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.agent.id())).unwrap_or_default();
+        // Fields after the command name (which may hold spaces) start after the last ')'.
+        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+        let f: Vec<u64> = rest.split_whitespace().map(|x| x.parse().unwrap_or(0)).collect();
+        // SAFETY: sysconf has no preconditions.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+        let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+        Duration::from_millis(ticks * 1000 / hz)
+    }
+
+    fn events(&self) -> u64 {
+        let mut c = Connection::connect(&self.paths(), Duration::from_secs(5)).expect("connect");
+        c.set_timeout(Some(Duration::from_secs(60))).expect("timeout");
+        c.request(&Request::Recent { limit: 1 }).expect("flush");
+        match c.request(&Request::Status).expect("status") {
+            Response::Status(s) => s.events,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        // SAFETY: sending a signal.
+        unsafe { libc::kill(self.agent.id() as i32, libc::SIGTERM) };
+        let _ = self.agent.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Runs `n` commands of `:` in an interactive shell inside a pseudo-terminal (util-linux
+/// `script`), with `rc` as its start-up file; returns the wall time.
+fn run_shell(shell: &str, rc: &str, home: &Path, n: usize) -> Duration {
+    let rcdir = home.join(format!("rc-{shell}"));
+    std::fs::create_dir_all(&rcdir).expect("rc dir");
+    let inner = match shell {
+        "bash" => {
+            std::fs::write(rcdir.join("bashrc"), rc).expect("rc");
+            format!("bash --noprofile --rcfile {}/bashrc -i", rcdir.display())
+        }
+        _ => {
+            std::fs::write(rcdir.join(".zshrc"), rc).expect("rc");
+            "zsh -d -i".to_string()
+        }
+    };
+    let mut input = String::new();
+    for _ in 0..n {
+        input.push_str(":\n");
+    }
+    input.push_str("exit\n");
+    let start = Instant::now();
+    let mut child = Command::new("script")
+        .args(["-qfec", &inner, "/dev/null"])
+        .env("VIGIL_HOME", home)
+        .env("ZDOTDIR", &rcdir)
+        .env("HISTFILE", "/dev/null")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("script");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(input.as_bytes());
+        // Keep stdin open until the shell exits on its own `exit`.
+        std::thread::sleep(Duration::from_secs(3600));
+    });
+    let _ = child.wait();
+    let elapsed = start.elapsed();
+    drop(writer);
+    elapsed
+}
+
+/// Hooks that exec `/bin/true` twice per command, built like vigil's: the floor any exec-based
+/// hook pays.
+fn floor_hooks(shell: &str) -> String {
+    match shell {
+        "bash" => r#"PS1='$ '
+__f_ready=0
+__f_debug() { [[ $__f_ready == 1 ]] || return 0; [[ $BASH_COMMAND == __f_precmd ]] && return 0; __f_ready=0; /bin/true; }
+__f_precmd() { local s=$?; __f_seg=$(/bin/true); __f_ready=1; return $s; }
+trap '__f_debug' DEBUG
+PROMPT_COMMAND=__f_precmd
+"#
+        .to_string(),
+        _ => r#"PROMPT='$ '
+autoload -Uz add-zsh-hook
+__f_preexec() { /bin/true }
+__f_precmd() { local s=$?; __f_seg=$(/bin/true); return $s }
+add-zsh-hook preexec __f_preexec
+add-zsh-hook precmd __f_precmd
+"#
+        .to_string(),
+    }
+}
+
+/// The floor hooks exec'ing `vigil --version` instead: the cost of starting our binary,
+/// without any round trip to the agent.
+fn binary_only_hooks(shell: &str) -> String {
+    floor_hooks(shell).replace("/bin/true", &format!("'{}' --version", bin("vigil").display()))
+}
+
+fn vigil_hooks(shell: &str) -> String {
+    let prompt = if shell == "bash" { "PS1='$ '" } else { "PROMPT='$ '" };
+    format!("{prompt}\neval \"$('{}' init {shell})\"\n", bin("vigil").display())
+}
+
+fn hooks(n: usize, rounds: usize) {
+    let home = Home::new("hooks");
+    println!("hook overhead: {n} commands of `:` per run, best of {rounds} runs, agent already running");
+    for shell in ["bash", "zsh"] {
+        if Command::new(shell).arg("-c").arg("true").status().map_or(true, |s| !s.success()) {
+            println!("{shell}: not installed, skipped");
+            continue;
+        }
+        let bare = if shell == "bash" { "PS1='$ '\n" } else { "PROMPT='$ '\n" };
+        let best = |rc: &str| (0..rounds).map(|_| run_shell(shell, rc, &home.dir, n)).min().unwrap_or_default();
+        let none = best(bare);
+        let floor = best(&floor_hooks(shell));
+        let binary = best(&binary_only_hooks(shell));
+        let cpu0 = home.cpu();
+        let vigil = best(&vigil_hooks(shell));
+        let agent_cpu = (home.cpu() - cpu0).as_secs_f64() * 1e6 / (n * rounds) as f64;
+        let per = |d: Duration| d.saturating_sub(none).as_secs_f64() * 1e6 / n as f64;
+        println!(
+            "{shell}: no hooks {:.0} µs/cmd; /bin/true x2 hooks +{:.0} µs/cmd; `vigil --version` x2 hooks +{:.0} µs/cmd; vigil hooks +{:.0} µs/cmd (agent CPU {:.0} µs/cmd); ratio vigil/floor = {:.2}",
+            none.as_secs_f64() * 1e6 / n as f64,
+            per(floor),
+            per(binary),
+            per(vigil),
+            agent_cpu,
+            per(vigil) / per(floor)
+        );
+    }
+    println!("events stored: {}", home.events());
+}
+
+fn start_request(session: &str, seq: u64) -> Request {
+    Request::Start(CommandStart {
+        session: session.to_string(),
+        seq: Some(seq),
+        shell: "bench".into(),
+        command: format!("cargo build --release -p vigil-agent # {seq}"),
+        cwd: Some("/home/someone/src/project".into()),
+        started_at_ms: vigil::now_ms(),
+    })
+}
+
+/// Sends `total` events over `clients` persistent connections; returns (events/s, latencies).
+fn load(home: &Home, total: usize, clients: usize) -> (f64, Vec<Duration>) {
+    let paths = Arc::new(home.paths());
+    let per = total / clients;
+    let start = Instant::now();
+    let workers: Vec<_> = (0..clients)
+        .map(|w| {
+            let paths = paths.clone();
+            std::thread::spawn(move || {
+                let mut conn = Connection::connect(&paths, Duration::from_secs(5)).expect("connect");
+                conn.set_timeout(Some(Duration::from_secs(10))).expect("timeout");
+                let mut lat = Vec::with_capacity(per);
+                for seq in 0..per as u64 {
+                    let req = start_request(&format!("bench-{w}"), seq);
+                    let t = Instant::now();
+                    match conn.request(&req) {
+                        Ok(Response::Started { recorded: true, .. }) => lat.push(t.elapsed()),
+                        other => panic!("event not kept: {other:?}"),
+                    }
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut lat: Vec<Duration> = workers.into_iter().flat_map(|w| w.join().expect("worker")).collect();
+    let rate = lat.len() as f64 / start.elapsed().as_secs_f64();
+    lat.sort();
+    (rate, lat)
+}
+
+fn pct(lat: &[Duration], p: f64) -> f64 {
+    if lat.is_empty() {
+        return 0.0;
+    }
+    let i = ((lat.len() as f64 * p).ceil() as usize).clamp(1, lat.len()) - 1;
+    lat[i].as_secs_f64() * 1e6
+}
+
+fn ingest(total: usize, clients: usize) {
+    let home = Home::new("ingest");
+    // Warm up: connections, journal, SQLite pages.
+    load(&home, 10_000, clients);
+    let (rate, lat) = load(&home, total, clients);
+    println!(
+        "ingest: {} events over {clients} persistent connections: {:.0} events/s; reply latency p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs",
+        lat.len(),
+        rate,
+        pct(&lat, 0.50),
+        pct(&lat, 0.99),
+        pct(&lat, 1.0)
+    );
+    let t = Instant::now();
+    let stored = home.events();
+    println!("stored after flush: {stored} (flush took {:.0} ms)", t.elapsed().as_secs_f64() * 1e3);
+}
+
+fn memory(total: usize) {
+    let home = Home::new("memory");
+    std::thread::sleep(Duration::from_millis(500));
+    println!("agent RSS idle: {:.1} MB", home.rss_kib() as f64 / 1024.0);
+    let (rate, _) = load(&home, total, 8);
+    let stored = home.events();
+    std::thread::sleep(Duration::from_millis(500));
+    println!("agent RSS after {stored} events ({rate:.0} events/s): {:.1} MB", home.rss_kib() as f64 / 1024.0);
+}
