@@ -176,7 +176,17 @@ fn is_tmpfs(dir: &std::path::Path) -> bool {
     // SAFETY: statfs writes into the struct we own; the path is NUL-terminated.
     unsafe {
         let mut st: libc::statfs = std::mem::zeroed();
-        libc::statfs(c.as_ptr(), &mut st) == 0 && st.f_type as i64 == libc::TMPFS_MAGIC as i64
+        libc::statfs(c.as_ptr(), &mut st) == 0 && st.f_type as i64 == libc::TMPFS_MAGIC
+    }
+}
+
+/// Appends one line to the client log. The client does not carry a tracing subscriber: a
+/// hook pays for every microsecond of start-up, and it logs only when something is wrong.
+pub fn log(paths: &Paths, msg: &str) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let _ = std::fs::DirBuilder::new().recursive(true).create(&paths.log_dir);
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(paths.log_dir.join("client.log")) {
+        let _ = writeln!(f, "{} pid={} {msg}", vigil::now_ms(), std::process::id());
     }
 }
 
@@ -192,15 +202,5 @@ mod tests {
         assert_eq!(history_line_text("   37   leading space kept\n"), Some(" leading space kept"));
         assert_eq!(history_line_text(""), None);
         assert_eq!(history_line_text("no number"), None);
-    }
-}
-
-/// Appends one line to the client log. The client does not carry a tracing subscriber: a
-/// hook pays for every microsecond of start-up, and it logs only when something is wrong.
-pub fn log(paths: &Paths, msg: &str) {
-    use std::os::unix::fs::OpenOptionsExt;
-    let _ = std::fs::DirBuilder::new().recursive(true).create(&paths.log_dir);
-    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(paths.log_dir.join("client.log")) {
-        let _ = writeln!(f, "{} pid={} {msg}", vigil::now_ms(), std::process::id());
     }
 }
