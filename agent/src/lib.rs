@@ -6,6 +6,7 @@ pub mod config;
 pub mod daemon;
 pub mod journal;
 pub mod lock;
+pub mod parse;
 pub mod server;
 pub mod store;
 pub mod writer;

@@ -6,17 +6,40 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// The folder holding the built binaries (`cargo test --workspace` builds them first).
+/// The folder holding the `vigil` and `vigild` executables, built if needed.
+///
+/// `cargo test` builds test harnesses, not the executables of the other packages, so the
+/// first test to need them builds them (once per test binary, up to date, same profile).
 pub fn bin_dir() -> PathBuf {
+    ensure_built();
     let exe = std::env::current_exe().expect("test executable path");
     // target/debug/deps/capture-xxxx -> target/debug
     exe.parent().and_then(Path::parent).expect("target folder").to_path_buf()
 }
 
-/// Path of a built binary, with a clear message if it is missing.
+fn ensure_built() {
+    static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        let out = Command::new(env!("CARGO"))
+            .args(["build", "--bins", "-p", "vigil", "-p", "vigil-agent"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .map_err(|e| format!("cannot run cargo: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    });
+    if let Err(e) = built {
+        panic!("building vigil and vigild failed:\n{e}");
+    }
+}
+
+/// Path of a built binary.
 pub fn bin(name: &str) -> PathBuf {
     let p = bin_dir().join(name);
-    assert!(p.is_file(), "{} is missing: run the tests with `cargo test --workspace`", p.display());
+    assert!(p.is_file(), "{} is missing after cargo build", p.display());
     p
 }
 
