@@ -7,6 +7,7 @@ pub mod daemon;
 pub mod journal;
 pub mod lock;
 pub mod parse;
+pub mod rules;
 pub mod server;
 pub mod store;
 pub mod writer;

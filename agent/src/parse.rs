@@ -136,7 +136,12 @@ fn build_cmd(toks: Vec<Tok>, depth: usize, out: &mut Parsed) -> Option<Cmd> {
     while i < words.len() && (KEYWORDS.contains(&words[i].as_str()) || is_assignment(&words[i])) {
         i += 1;
     }
-    let words = words.split_off(i);
+    let bare = words.is_empty();
+    let mut words = words.split_off(i);
+    if bare && !cmd.redirects.is_empty() {
+        // `> file` alone truncates the file: the null command with its redirection.
+        words.push(":".to_string());
+    }
     let first = words.first()?;
     // `for x in ...`, `case ... in`, `select`, function definitions: no program runs here.
     if matches!(first.as_str(), "for" | "case" | "select" | "function") || first.ends_with("()") {
@@ -661,6 +666,9 @@ mod tests {
         assert_eq!(c.redirects, [(">".to_string(), "/dev/sda".to_string()), ("2>&".to_string(), "1".to_string())]);
         assert_eq!(names("cat <<EOF\nrm -rf /\nEOF\nls"), ["cat", "ls"]);
         assert_eq!(argvs("cat <<< 'rm -rf /'"), [vec!["cat"]]);
+        let p = parse("> app.log");
+        let c = p.commands().next().unwrap();
+        assert_eq!((c.argv.clone(), c.redirects.clone()), (vec![":".to_string()], vec![(">".to_string(), "app.log".to_string())]));
     }
 
     #[test]
