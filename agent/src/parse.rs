@@ -495,6 +495,7 @@ fn tokenize(line: &str, depth: usize, out: &mut Parsed) -> Vec<Tok> {
                 // A redirection may start with a file descriptor number: 2>, 1>&2.
                 let fd_prefix = if (c == '<' || c == '>') && in_word && word.chars().all(|d| d.is_ascii_digit()) && !word.is_empty() {
                     in_word = false;
+                    subs.clear();
                     std::mem::take(&mut word)
                 } else {
                     end_word!();
@@ -525,6 +526,7 @@ fn tokenize(line: &str, depth: usize, out: &mut Parsed) -> Vec<Tok> {
         }
     }
     end_word!();
+    debug_assert!(!in_word);
     toks
 }
 

@@ -41,6 +41,9 @@ pub fn check_parsed(line: &str, parsed: &Parsed) -> Option<&'static Rule> {
     if is_fork_bomb(line) {
         return RULES.iter().find(|r| r.id == "sys:fork-bomb");
     }
+    if console_statement(line) {
+        return RULES.iter().find(|r| r.id == "db:console-statement");
+    }
     for pipeline in &parsed.pipelines {
         for (i, cmd) in pipeline.iter().enumerate() {
             let ctx = Ctx { cmd, upstream: &pipeline[..i] };
@@ -57,6 +60,9 @@ pub fn rule_hits(id: &str, line: &str) -> bool {
     let Some(rule) = RULES.iter().find(|r| r.id == id) else { return false };
     if id == "sys:fork-bomb" {
         return is_fork_bomb(line);
+    }
+    if id == "db:console-statement" {
+        return console_statement(line);
     }
     parse(line).pipelines.iter().any(|p| p.iter().enumerate().any(|(i, cmd)| (rule.check)(&Ctx { cmd, upstream: &p[..i] })))
 }
@@ -112,6 +118,66 @@ fn words(c: &Cmd) -> Vec<String> {
 fn words_start(c: &Cmd, prefix: &[&str]) -> bool {
     let w = words(c);
     w.len() >= prefix.len() && w.iter().zip(prefix).all(|(a, b)| a == b)
+}
+
+/// Global options of cloud and cluster tools that take a value (`--profile prod`), so that
+/// the value is not taken for a subcommand.
+const VALUE_OPTIONS: &[&str] = &[
+    "--profile", "--region", "--output", "--endpoint-url", "--query", "--color", "--ca-bundle", "-n", "--namespace", "--context", "--kubeconfig", "--cluster",
+    "--user", "-s", "--server", "--project", "--account", "--configuration", "--subscription", "-g", "--resource-group", "-o", "-l", "--selector", "-c", "--container",
+    "--app", "-a", "--remote", "-r", "--config", "--token", "--scope", "--team", "--site", "--filter",
+];
+
+/// Non-option words, skipping the values of [`VALUE_OPTIONS`].
+fn verbs(c: &Cmd) -> Vec<String> {
+    let mut out = Vec::new();
+    let args = c.args();
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        if a == "--" {
+            out.extend(args[i + 1..].iter().map(|w| w.to_ascii_lowercase()));
+            break;
+        }
+        if a.starts_with('-') {
+            if VALUE_OPTIONS.contains(&a.as_str()) {
+                i += 1;
+            }
+        } else {
+            out.push(a.to_ascii_lowercase());
+        }
+        i += 1;
+    }
+    out
+}
+
+fn verbs_start(c: &Cmd, prefix: &[&str]) -> bool {
+    let w = verbs(c);
+    w.len() >= prefix.len() && w.iter().zip(prefix).all(|(a, b)| a == b)
+}
+
+/// A destructive database statement, upper-cased, trimmed.
+fn destructive_statement(s: &str) -> bool {
+    s.starts_with("DROP DATABASE") || s.starts_with("DROP SCHEMA") || s.starts_with("DROP TABLE") || s.starts_with("DROP USER") || s.starts_with("DROP ROLE") || s.starts_with("DROP OWNED")
+        || s.starts_with("TRUNCATE") || sql_without_where(s, "DELETE FROM") || s.starts_with("UPDATE ") && s.contains(" SET ") && !s.contains(" WHERE ")
+        || s.starts_with("ALTER TABLE") && s.contains(" DROP ")
+}
+
+/// Destructive statements typed at the shell prompt itself: SQL, MongoDB or Redis commands
+/// meant for a database console. The shell will not run them, but they say the person
+/// believes they are in one.
+fn console_statement(line: &str) -> bool {
+    let t = line.trim();
+    let up = t.to_ascii_uppercase();
+    let first = up.split_whitespace().next().unwrap_or("");
+    if matches!(first, "DROP" | "TRUNCATE" | "DELETE" | "UPDATE" | "ALTER") {
+        return up.split(';').any(|stmt| destructive_statement(stmt.trim()));
+    }
+    if matches!(up.as_str(), "FLUSHALL" | "FLUSHDB" | "SHUTDOWN" | "SHUTDOWN NOSAVE" | "FLUSHALL ASYNC" | "FLUSHDB ASYNC") {
+        return true;
+    }
+    let mongo = up.starts_with("DB.") || up.starts_with("MONGO ") || up.starts_with("MONGOSH ");
+    mongo && (up.contains(".DROP()") || up.contains("DROPDATABASE()") || up.contains("DELETEMANY({})") || up.contains(".REMOVE({})") || up.contains("DROPALLUSERS"))
 }
 
 fn trim_path(p: &str) -> &str {
@@ -204,8 +270,10 @@ fn sql_of(c: &Cmd) -> Option<String> {
     for (i, a) in args.iter().enumerate() {
         for f in sql_flags {
             if a == f {
-                if let Some(v) = args.get(i + 1) {
-                    return Some(v.clone());
+                if args.get(i + 1).is_some() {
+                    // Unquoted SQL arrives as several words: take them up to the next option.
+                    let words: Vec<&str> = args[i + 1..].iter().take_while(|w| !w.starts_with('-')).map(String::as_str).collect();
+                    return Some(words.join(" "));
                 }
             } else if let Some(v) = a.strip_prefix(&format!("{f}=")) {
                 return Some(v.to_string());
@@ -352,9 +420,6 @@ fn is_fork_bomb(line: &str) -> bool {
     false
 }
 
-fn cloud_verb(c: &Cmd, tool: &[&str], verbs: &[&str]) -> bool {
-    is(c, tool) && words(c).iter().any(|w| verbs.iter().any(|v| w == v || w.starts_with(&format!("{v}-")) && v.len() > 2))
-}
 
 // ---------------------------------------------------------------------------------------
 // The rules. Order matters only for which reason is shown when several hit.
@@ -368,20 +433,20 @@ macro_rules! rules {
 
 rules! {
     // --- filesystem
-    "fs:rm-root", "deletes everything on the machine", |x| is(x.cmd, &["rm"]) && (recursive(x.cmd) && operands(x.cmd).any(is_root) || long(x.cmd, "--no-preserve-root"));
+    "fs:rm-root", "deletes everything on the machine", |x| is(x.cmd, &["rm"]) && (operands(x.cmd).any(is_root) || long(x.cmd, "--no-preserve-root"));
     "fs:rm-home", "deletes your home folder", |x| is(x.cmd, &["rm"]) && recursive(x.cmd) && operands(x.cmd).any(is_home);
     "fs:rm-system", "deletes a system folder", |x| is(x.cmd, &["rm"]) && recursive(x.cmd) && operands(x.cmd).any(is_system);
-    "fs:rm-everything-here", "recursively deletes everything in this folder", |x| is(x.cmd, &["rm"]) && recursive(x.cmd) && short_or_long_force(x.cmd) && operands(x.cmd).any(is_everything_here);
+    "fs:rm-everything-here", "deletes everything in this folder", |x| is(x.cmd, &["rm"]) && operands(x.cmd).any(is_everything_here) && !short(x.cmd, 'i') && !long(x.cmd, "--interactive");
     "fs:rm-git", "deletes the repository's history (.git)", |x| is(x.cmd, &["rm"]) && recursive(x.cmd) && operands(x.cmd).any(|p| trim_path(p) == ".git" || trim_path(p).ends_with("/.git"));
     "fs:rm-system-file", "deletes a file the system needs", |x| is(x.cmd, &["rm", "unlink"]) && operands(x.cmd).any(|p| under(p, &["/etc", "/boot", "/bin", "/sbin", "/usr/bin", "/usr/sbin", "/lib", "/lib64", "/usr/lib"]));
     "fs:find-delete", "find deletes every file it matches", |x| is(x.cmd, &["find"]) && has_arg(x.cmd, "-delete");
     "fs:find-exec-rm", "find runs rm on every file it matches", |x| is(x.cmd, &["find"]) && x.cmd.args().windows(2).any(|w| (w[0] == "-exec" || w[0] == "-execdir" || w[0] == "-ok") && (w[1] == "rm" || w[1].ends_with("/rm") || w[1] == "shred"));
     "fs:xargs-rm-everything", "deletes whatever the pipeline lists", |x| is(x.cmd, &["rm"]) && x.cmd.wrappers.iter().any(|w| w == "xargs") && recursive(x.cmd);
     "fs:shred", "overwrites files beyond recovery", |x| is(x.cmd, &["shred", "srm", "wipe"]);
-    "fs:mv-to-devnull", "moving into /dev/null destroys the file", |x| is(x.cmd, &["mv"]) && operands(x.cmd).last() == Some("/dev/null");
+    "fs:mv-to-devnull", "moving into /dev/null destroys the file", |x| is(x.cmd, &["mv"]) && operands(x.cmd).skip(1).any(|p| p == "/dev/null");
     "fs:overwrite-etc", "overwrites a system configuration file", |x| truncating_redirect_to(x.cmd, |t| under(t, &["/etc", "/boot"])) || is(x.cmd, &["tee"]) && !short(x.cmd, 'a') && !long(x.cmd, "--append") && operands(x.cmd).any(|p| under(p, &["/etc", "/boot"])) || is(x.cmd, &["cp", "mv", "ln", "install"]) && operands(x.cmd).last().is_some_and(|p| under(p, &["/etc/passwd", "/etc/shadow", "/etc/group", "/etc/fstab", "/etc/hosts", "/etc/resolv.conf", "/boot"]));
     "fs:truncate-system", "empties a system file", |x| is(x.cmd, &["truncate"]) && operands(x.cmd).any(|p| under(p, &["/etc", "/boot", "/var/lib", "/usr"]));
-    "fs:chmod-recursive-root", "changes permissions of the whole system or your home", |x| is(x.cmd, &["chmod", "chown", "chgrp"]) && recursive(x.cmd) && operands(x.cmd).any(|p| is_root(p) || is_home(p) || is_system(p));
+    "fs:chmod-recursive-root", "changes ownership or permissions of a whole tree (the system, your home, or everything here)", |x| is(x.cmd, &["chmod", "chown", "chgrp"]) && recursive(x.cmd) && operands(x.cmd).any(|p| is_root(p) || is_home(p) || is_system(p) || is_everything_here(p) || p == "...");
     "fs:chmod-777-recursive", "makes a whole tree writable by everyone", |x| is(x.cmd, &["chmod"]) && recursive(x.cmd) && operands(x.cmd).any(|m| m == "777" || m == "0777" || m == "a+rwx" || m == "ugo+rwx" || m == "o+w" || m == "a+w");
     "fs:chmod-system-open", "opens a system folder to every user", |x| is(x.cmd, &["chmod"]) && operands(x.cmd).any(|m| m.ends_with("777") || m.ends_with("666") || m == "o+w" || m == "a+w") && operands(x.cmd).any(|p| is_system(p) || under(p, &["/etc"]));
     "fs:setuid", "makes a program run as its owner (setuid/setgid)", |x| is(x.cmd, &["chmod"]) && operands(x.cmd).any(|m| m.contains("+s") || m.len() == 4 && m.chars().all(|c| c.is_ascii_digit()) && matches!(m.as_bytes()[0], b'2' | b'4' | b'6'));
@@ -394,7 +459,7 @@ rules! {
     "disk:wipefs", "erases filesystem signatures", |x| is(x.cmd, &["wipefs"]) && !short(x.cmd, 'n') && !long(x.cmd, "--no-act");
     "disk:partition", "rewrites a partition table", |x| is(x.cmd, &["fdisk", "gdisk", "sgdisk", "sfdisk", "cfdisk", "parted", "cgdisk", "gparted"]) && operands(x.cmd).any(is_block_device) && !short(x.cmd, 'l') && !long(x.cmd, "--list") && !has_arg(x.cmd, "print");
     "disk:blockdev", "changes a disk at the block level", |x| is(x.cmd, &["blockdev"]) && any_arg(x.cmd, |a| a.starts_with("--set") || a == "--flushbufs" || a == "--rereadpt");
-    "disk:cryptsetup", "changes or destroys disk encryption keys", |x| is(x.cmd, &["cryptsetup"]) && words(x.cmd).first().is_some_and(|w| matches!(w.as_str(), "luksformat" | "erase" | "lukserase" | "lukskillslot" | "luksremovekey" | "luksaddkey" | "reencrypt" | "luksheaderrestore"));
+    "disk:cryptsetup", "changes or destroys disk encryption keys", |x| is(x.cmd, &["cryptsetup"]) && words(x.cmd).first().is_some_and(|w| matches!(w.as_str(), "luksformat" | "erase" | "lukserase" | "lukskillslot" | "luksremovekey" | "luksaddkey" | "reencrypt" | "luksheaderrestore" | "resize" | "luksresume"));
     "disk:secure-erase", "erases a whole drive", |x| is(x.cmd, &["hdparm"]) && any_arg(x.cmd, |a| a.starts_with("--security-erase") || a == "--trim-sector-ranges") || is(x.cmd, &["nvme"]) && words_start(x.cmd, &["format"]) || is(x.cmd, &["blkdiscard"]);
     "disk:lvm-remove", "removes a volume and its data", |x| is(x.cmd, &["lvremove", "vgremove", "pvremove", "lvreduce", "mdadm"]) && (x.cmd.name() != "mdadm" || any_arg(x.cmd, |a| a == "--zero-superblock" || a == "--remove" || a == "--fail"));
     "disk:zfs-destroy", "destroys a ZFS pool or dataset", |x| is(x.cmd, &["zpool", "zfs"]) && words(x.cmd).first().is_some_and(|w| w == "destroy" || w == "labelclear");
@@ -458,19 +523,22 @@ rules! {
     "git:push-delete", "deletes a branch or tag on the remote", |x| git(x.cmd, "push") && (git_flag(x.cmd, &["-d", "--delete", "--prune"]) || git_args(x.cmd).iter().any(|a| a.starts_with(':') && a.len() > 1));
     "git:reset-hard", "throws away uncommitted changes", |x| git(x.cmd, "reset") && git_flag(x.cmd, &["--hard", "--merge"]);
     "git:clean-force", "deletes untracked files", |x| git(x.cmd, "clean") && git_flag(x.cmd, &["-f", "--force"]) && !git_flag(x.cmd, &["-n", "--dry-run"]);
-    "git:discard-all", "throws away every uncommitted change", |x| (git(x.cmd, "checkout") && (git_flag(x.cmd, &["-f", "--force"]) || git_args(x.cmd).iter().any(|a| a == "." || a == ":/")) || git(x.cmd, "restore") && git_args(x.cmd).iter().any(|a| a == "." || a == ":/" || a == "*")) && !git_flag(x.cmd, &["-b", "-B"]) || git(x.cmd, "stash") && git_args(x.cmd).first().is_some_and(|a| a == "clear");
-    "git:branch-force-delete", "deletes a branch even if it is not merged", |x| git(x.cmd, "branch") && (git_args(x.cmd).iter().any(|a| a == "-D") || git_flag(x.cmd, &["--delete"]) && git_flag(x.cmd, &["--force", "-f"]));
+    "git:discard-all", "throws away every uncommitted change", |x| (git(x.cmd, "checkout") && (git_flag(x.cmd, &["-f", "--force"]) || git_args(x.cmd).iter().any(|a| is_everything_here(a) || a == ":/")) || git(x.cmd, "restore") && git_args(x.cmd).iter().any(|a| is_everything_here(a) || a == ":/") && !(git_flag(x.cmd, &["--staged", "-S"]) && !git_flag(x.cmd, &["--worktree", "-W"]))) && !git_flag(x.cmd, &["-b", "-B"]) || git(x.cmd, "stash") && git_args(x.cmd).first().is_some_and(|a| a == "clear");
+    "git:branch-force-delete", "deletes a branch even if it is not merged", |x| git(x.cmd, "branch") && (git_args(x.cmd).iter().any(|a| a == "-D") || git_flag(x.cmd, &["--delete", "-d"]) && git_flag(x.cmd, &["--force", "-f"]));
+    "git:rm-all", "removes every tracked file", |x| git(x.cmd, "rm") && git_args(x.cmd).iter().any(|a| is_everything_here(a)) && !git_flag(x.cmd, &["--cached", "-n", "--dry-run"]);
     "git:stash-drop", "deletes stashed changes", |x| git(x.cmd, "stash") && git_args(x.cmd).first().is_some_and(|a| a == "drop");
-    "git:history-rewrite", "rewrites the repository's history", |x| git(x.cmd, "filter-branch") || git(x.cmd, "filter-repo") || is(x.cmd, &["bfg"]) || git(x.cmd, "reflog") && git_args(x.cmd).first().is_some_and(|a| a == "expire" || a == "delete") || git(x.cmd, "gc") && git_args(x.cmd).iter().any(|a| a.starts_with("--prune=now") || a == "--prune=all") || git(x.cmd, "update-ref") && git_flag(x.cmd, &["-d"]) || git(x.cmd, "replace");
+    "git:history-rewrite", "rewrites the repository's history", |x| git(x.cmd, "filter-branch") || git(x.cmd, "filter-repo") || is(x.cmd, &["bfg"]) || git(x.cmd, "reflog") && git_args(x.cmd).first().is_some_and(|a| a == "expire" || a == "delete") || git(x.cmd, "gc") && git_args(x.cmd).iter().any(|a| a.starts_with("--prune=now") || a == "--prune=all") || git(x.cmd, "update-ref") && git_flag(x.cmd, &["-d", "--delete"]) || git(x.cmd, "replace");
     "git:rebase-root", "rewrites every commit of the branch", |x| git(x.cmd, "rebase") && git_flag(x.cmd, &["--root"]) || git(x.cmd, "commit") && git_flag(x.cmd, &["--amend"]) && git_args(x.cmd).iter().any(|a| a == "--no-edit") && false;
     "git:submodule-deinit-all", "removes every submodule's working tree", |x| git(x.cmd, "submodule") && git_args(x.cmd).first().is_some_and(|a| a == "deinit") && git_flag(x.cmd, &["--all", "-f", "--force"]);
     "github:repo-delete", "deletes, archives or renames a GitHub repository", |x| is(x.cmd, &["gh"]) && (words_start(x.cmd, &["repo", "delete"]) || words_start(x.cmd, &["repo", "archive"]) || words_start(x.cmd, &["repo", "rename"]) || words_start(x.cmd, &["repo", "edit"]) && any_arg(x.cmd, |a| a.starts_with("--visibility")));
     "github:delete", "deletes GitHub releases, secrets, variables, keys or runs", |x| is(x.cmd, &["gh"]) && words(x.cmd).get(1).is_some_and(|w| matches!(w.as_str(), "delete" | "remove" | "rm" | "delete-asset")) && words(x.cmd).first().is_some_and(|w| matches!(w.as_str(), "release" | "secret" | "variable" | "ssh-key" | "gpg-key" | "run" | "cache" | "label" | "gist" | "project" | "codespace" | "extension" | "ruleset" | "org" | "workflow"));
     // --- databases
+    "db:console-statement", "a destructive database statement (meant for a database console?)", |_| false;
     "db:sql-drop", "drops a database, schema or table", |x| sql_has(x, |s| s.starts_with("DROP DATABASE") || s.starts_with("DROP SCHEMA") || s.starts_with("DROP TABLE") || s.starts_with("DROP USER") || s.starts_with("DROP ROLE") || s.starts_with("DROP OWNED"));
     "db:sql-truncate", "empties a table", |x| sql_has(x, |s| s.starts_with("TRUNCATE"));
     "db:sql-delete-all", "deletes every row of a table (no WHERE)", |x| sql_has(x, |s| sql_without_where(s, "DELETE FROM") || s.starts_with("DELETE") && !s.contains(" WHERE ") && !s.starts_with("DELETE FROM") && s.contains(" FROM "));
     "db:sql-update-all", "changes every row of a table (no WHERE)", |x| sql_has(x, |s| s.starts_with("UPDATE ") && s.contains(" SET ") && !s.contains(" WHERE "));
+    "db:sql-drop-column", "drops a column and its data", |x| sql_has(x, |s| s.starts_with("ALTER TABLE") && s.contains(" DROP "));
     "db:dropdb", "drops a database", |x| is(x.cmd, &["dropdb", "dropuser"]) || is(x.cmd, &["mysqladmin"]) && words(x.cmd).iter().any(|w| w == "drop" || w == "shutdown") || is(x.cmd, &["pg_ctl", "pg_ctlcluster"]) && words(x.cmd).iter().any(|w| w == "stop") || is(x.cmd, &["influx"]) && words(x.cmd).iter().any(|w| w == "delete");
     "db:redis-flush", "deletes every key in Redis", |x| is(x.cmd, &["redis-cli", "valkey-cli", "keydb-cli"]) && words(x.cmd).iter().any(|w| matches!(w.as_str(), "flushall" | "flushdb" | "shutdown")) || is(x.cmd, &["redis-cli"]) && x.upstream.iter().any(|u| text_of(u).to_ascii_uppercase().contains("FLUSHALL")) || is(x.cmd, &["redis-cli"]) && words_start(x.cmd, &["debug", "segfault"]) || is(x.cmd, &["redis-cli"]) && words_start(x.cmd, &["config", "set"]) && any_arg(x.cmd, |a| a.eq_ignore_ascii_case("dir") || a.eq_ignore_ascii_case("dbfilename"));
     "db:mongo-drop", "drops a MongoDB database or collection", |x| is(x.cmd, &["mongo", "mongosh"]) && { let t = text_of(x.cmd); t.contains("dropDatabase") || t.contains(".drop()") || t.contains("deleteMany({})") || t.contains("remove({})") || t.contains("dropUser") || t.contains("dropAllUsers") } || is(x.cmd, &["mongorestore"]) && long(x.cmd, "--drop");
@@ -479,23 +547,27 @@ rules! {
     "docker:prune", "deletes Docker data wholesale (prune)", |x| is(x.cmd, &["docker", "podman", "nerdctl"]) && words(x.cmd).iter().any(|w| w == "prune") && (words_start(x.cmd, &["system", "prune"]) || words_start(x.cmd, &["volume", "prune"]) || short(x.cmd, 'a') || long(x.cmd, "--all") || words_start(x.cmd, &["container", "prune"]) || words_start(x.cmd, &["network", "prune"]) || words_start(x.cmd, &["builder", "prune"]));
     "docker:mass-remove", "removes every container, image or volume", |x| is(x.cmd, &["docker", "podman", "nerdctl"]) && words(x.cmd).iter().any(|w| matches!(w.as_str(), "rm" | "rmi" | "kill" | "stop")) && (x.cmd.substituted.iter().any(|s| is(s, &["docker", "podman"]) && (short(s, 'q') || long(s, "--quiet"))) || x.cmd.wrappers.iter().any(|w| w == "xargs") || long(x.cmd, "--all") || short(x.cmd, 'a') && words(x.cmd).iter().any(|w| w == "rm" || w == "rmi")) || is(x.cmd, &["docker", "podman"]) && words_start(x.cmd, &["volume", "rm"]) && x.cmd.substituted.iter().any(|s| is(s, &["docker"])) || is(x.cmd, &["docker", "podman"]) && (words_start(x.cmd, &["volume", "rm"]) || words_start(x.cmd, &["volume", "remove"])) && (short(x.cmd, 'f') || long(x.cmd, "--force"));
     "docker:compose-down-volumes", "deletes the project's volumes with its containers", |x| (is(x.cmd, &["docker-compose", "podman-compose"]) || is(x.cmd, &["docker"]) && words(x.cmd).first().is_some_and(|w| w == "compose")) && words(x.cmd).iter().any(|w| w == "down" || w == "rm") && (short(x.cmd, 'v') || long(x.cmd, "--volumes") || long(x.cmd, "--rmi"));
+    "docker:volume-rm", "deletes Docker volumes and their data", |x| is(x.cmd, &["docker", "podman", "nerdctl"]) && (words_start(x.cmd, &["volume", "rm"]) || words_start(x.cmd, &["volume", "remove"])) || is(x.cmd, &["docker", "podman"]) && words(x.cmd).first().is_some_and(|w| w == "rm") && (short(x.cmd, 'v') || long(x.cmd, "--volumes"));
+    "docker:privileged", "runs a container with full access to the host", |x| is(x.cmd, &["docker", "podman", "nerdctl"]) && words(x.cmd).first().is_some_and(|w| w == "run" || w == "create" || w == "exec") && (any_arg(x.cmd, |a| a == "--privileged" || a == "--privileged=true") || x.cmd.args().windows(2).any(|w| w[0] == "--pid" && w[1] == "host") || any_arg(x.cmd, |a| a == "--pid=host" || a == "--cap-add=ALL" || a == "--cap-add=SYS_ADMIN"));
     "docker:host-root-mount", "gives a container the whole host filesystem", |x| is(x.cmd, &["docker", "podman"]) && words(x.cmd).first().is_some_and(|w| w == "run") && x.cmd.args().windows(2).any(|w| (w[0] == "-v" || w[0] == "--volume") && (w[1].starts_with("/:") || w[1] == "/")) && (long(x.cmd, "--privileged") || x.cmd.args().iter().any(|a| a.contains("rm -rf") || a == "chroot"));
-    "k8s:delete-namespace", "deletes a namespace and everything in it", |x| is(x.cmd, &["kubectl", "oc", "k"]) && words_start(x.cmd, &["delete"]) && words(x.cmd).get(1).is_some_and(|w| matches!(w.as_str(), "ns" | "namespace" | "namespaces" | "project" | "projects") || w.starts_with("namespace/") || w.starts_with("ns/"));
-    "k8s:delete-all", "deletes every resource of a kind", |x| is(x.cmd, &["kubectl", "oc", "k"]) && words_start(x.cmd, &["delete"]) && (long(x.cmd, "--all") || short(x.cmd, 'A') || long(x.cmd, "--all-namespaces") || any_arg(x.cmd, |a| a == "--selector=" || a == "-l=") || words(x.cmd).get(1).is_some_and(|w| w == "all"));
-    "k8s:delete-cluster-resource", "deletes a cluster-wide or stateful resource", |x| is(x.cmd, &["kubectl", "oc", "k"]) && words_start(x.cmd, &["delete"]) && words(x.cmd).get(1).is_some_and(|w| {
+    "k8s:delete-namespace", "deletes a namespace and everything in it", |x| is(x.cmd, &["kubectl", "oc", "k"]) && verbs_start(x.cmd, &["delete"]) && verbs(x.cmd).get(1).is_some_and(|w| matches!(w.as_str(), "ns" | "namespace" | "namespaces" | "project" | "projects") || w.starts_with("namespace/") || w.starts_with("ns/"));
+    "k8s:delete-all", "deletes every resource of a kind, or all that match a selector", |x| is(x.cmd, &["kubectl", "oc", "k"]) && verbs_start(x.cmd, &["delete"]) && (long(x.cmd, "--all") || short(x.cmd, 'A') || long(x.cmd, "--all-namespaces") || short(x.cmd, 'l') || long(x.cmd, "--selector") || long(x.cmd, "--field-selector") || verbs(x.cmd).get(1).is_some_and(|w| w == "all"));
+    "k8s:force-delete", "deletes without letting the workload shut down", |x| is(x.cmd, &["kubectl", "oc", "k"]) && verbs_start(x.cmd, &["delete"]) && long(x.cmd, "--force") && any_arg(x.cmd, |a| a == "--grace-period=0" || a == "--now");
+    "k8s:delete-cluster-resource", "deletes a cluster-wide or stateful resource", |x| is(x.cmd, &["kubectl", "oc", "k"]) && verbs_start(x.cmd, &["delete"]) && verbs(x.cmd).get(1).is_some_and(|w| {
         let kind = w.split('/').next().unwrap_or(w);
         matches!(kind, "node" | "nodes" | "no" | "pv" | "persistentvolume" | "persistentvolumes" | "pvc" | "persistentvolumeclaim" | "persistentvolumeclaims" | "crd" | "crds" | "customresourcedefinition" | "customresourcedefinitions" | "clusterrole" | "clusterroles" | "clusterrolebinding" | "clusterrolebindings" | "storageclass" | "storageclasses" | "sc" | "deployment" | "deployments" | "deploy" | "statefulset" | "statefulsets" | "sts" | "daemonset" | "daemonsets" | "ds" | "secret" | "secrets" | "service" | "services" | "svc" | "ingress" | "ingresses" | "configmap" | "configmaps" | "cm" | "mutatingwebhookconfiguration" | "validatingwebhookconfiguration" | "apiservice")
     });
     "k8s:drain", "evicts every workload from a node", |x| is(x.cmd, &["kubectl", "oc", "k"]) && (words_start(x.cmd, &["drain"]) || words_start(x.cmd, &["cordon"]) || words_start(x.cmd, &["taint"]) && any_arg(x.cmd, |a| a.ends_with(":NoExecute"))) || is(x.cmd, &["kubectl", "k"]) && words_start(x.cmd, &["scale"]) && any_arg(x.cmd, |a| a == "--replicas=0");
-    "k8s:replace-force", "deletes and re-creates live resources", |x| is(x.cmd, &["kubectl", "oc", "k"]) && words_start(x.cmd, &["replace"]) && long(x.cmd, "--force") || is(x.cmd, &["kubectl", "k"]) && words_start(x.cmd, &["apply"]) && any_arg(x.cmd, |a| a.starts_with("--prune"));
-    "helm:uninstall", "uninstalls a Helm release and its resources", |x| is(x.cmd, &["helm"]) && words(x.cmd).first().is_some_and(|w| matches!(w.as_str(), "uninstall" | "delete" | "del" | "un")) || is(x.cmd, &["helm"]) && words_start(x.cmd, &["rollback"]) && false;
+    "k8s:replace-force", "deletes and re-creates live resources", |x| is(x.cmd, &["kubectl", "oc", "k"]) && (verbs_start(x.cmd, &["replace"]) || verbs_start(x.cmd, &["apply"])) && long(x.cmd, "--force") || is(x.cmd, &["kubectl", "k"]) && verbs_start(x.cmd, &["apply"]) && any_arg(x.cmd, |a| a.starts_with("--prune"));
+    "helm:uninstall", "uninstalls a Helm release, or forces resources to be re-created", |x| is(x.cmd, &["helm"]) && verbs(x.cmd).first().is_some_and(|w| matches!(w.as_str(), "uninstall" | "delete" | "del" | "un")) || is(x.cmd, &["helm"]) && verbs_start(x.cmd, &["upgrade"]) && long(x.cmd, "--force");
     "iac:destroy", "destroys infrastructure", |x| {
         is(x.cmd, &["terraform", "tofu", "terragrunt", "pulumi", "cdk", "cdktf", "serverless", "sls", "sst", "copilot"]) && (words(x.cmd).iter().any(|w| w == "destroy" || w == "remove") || any_arg(x.cmd, |a| a == "-destroy" || a == "--destroy"))
-            || is(x.cmd, &["terraform", "tofu", "terragrunt"]) && (words_start(x.cmd, &["state", "rm"]) || words_start(x.cmd, &["state", "push"]) || words_start(x.cmd, &["workspace", "delete"]) || words_start(x.cmd, &["force-unlock"]) || words(x.cmd).first().is_some_and(|w| w == "apply") && any_arg(x.cmd, |a| a == "-auto-approve" || a == "--auto-approve") && any_arg(x.cmd, |a| a.starts_with("-replace") || a == "-destroy"))
+            || is(x.cmd, &["terraform", "tofu", "terragrunt"]) && (words_start(x.cmd, &["state", "rm"]) || words_start(x.cmd, &["state", "push"]) || words_start(x.cmd, &["state", "mv"]) || words_start(x.cmd, &["state", "replace-provider"]) || words_start(x.cmd, &["workspace", "delete"]) || words_start(x.cmd, &["force-unlock"]) || words(x.cmd).first().is_some_and(|w| w == "apply") && any_arg(x.cmd, |a| a == "-auto-approve" || a == "--auto-approve") && any_arg(x.cmd, |a| a.starts_with("-replace") || a == "-destroy"))
             || is(x.cmd, &["pulumi"]) && words_start(x.cmd, &["stack", "rm"])
     };
+    "iac:apply-unreviewed", "changes infrastructure without showing the plan first", |x| is(x.cmd, &["terraform", "tofu", "terragrunt"]) && words(x.cmd).first().is_some_and(|w| w == "apply") && any_arg(x.cmd, |a| a == "-auto-approve" || a == "--auto-approve") && !operands(x.cmd).nth(1).is_some_and(|p| p.ends_with(".tfplan") || p.ends_with(".plan")) || is(x.cmd, &["pulumi"]) && words(x.cmd).first().is_some_and(|w| w == "up") && any_arg(x.cmd, |a| a == "--yes" || a == "-y" || a == "--skip-preview");
     // --- cloud
-    "aws:delete", "deletes AWS resources", |x| is(x.cmd, &["aws", "awslocal"]) && (words(x.cmd).iter().any(|w| w.starts_with("delete-") || w.starts_with("terminate-") || w.starts_with("deregister-") || w.starts_with("remove-") || w.starts_with("schedule-key-deletion") || w.starts_with("disable-key") || w == "rb" || w.starts_with("purge-") || w.starts_with("revoke-")) || words_start(x.cmd, &["s3", "rm"]) && (recursive(x.cmd) || any_arg(x.cmd, |a| a.ends_with('/') || a.ends_with('*'))) || words_start(x.cmd, &["s3", "sync"]) && long(x.cmd, "--delete"));
+    "aws:delete", "deletes AWS resources", |x| is(x.cmd, &["aws", "awslocal"]) && (words(x.cmd).iter().any(|w| w.starts_with("delete-") || w.starts_with("terminate-") || w.starts_with("deregister-") || w.starts_with("remove-") || w.starts_with("schedule-key-deletion") || w.starts_with("disable-key") || w == "rb" || w.starts_with("purge-") || w.starts_with("revoke-")) || verbs_start(x.cmd, &["s3", "rm"]) && (recursive(x.cmd) || any_arg(x.cmd, |a| a.ends_with('/') || a.ends_with('*'))) || verbs_start(x.cmd, &["s3", "sync"]) && long(x.cmd, "--delete"));
     "gcp:delete", "deletes Google Cloud resources", |x| is(x.cmd, &["gcloud"]) && words(x.cmd).iter().any(|w| matches!(w.as_str(), "delete" | "remove-iam-policy-binding" | "reset" | "disable")) || is(x.cmd, &["gsutil"]) && (words(x.cmd).iter().any(|w| w == "rb") || words(x.cmd).iter().any(|w| w == "rm") && (recursive(x.cmd) || any_arg(x.cmd, |a| a.ends_with("/**") || a.ends_with("/*"))) || words_start(x.cmd, &["rsync"]) && short(x.cmd, 'd')) || is(x.cmd, &["bq"]) && words_start(x.cmd, &["rm"]) || is(x.cmd, &["gcloud"]) && words(x.cmd).iter().any(|w| w == "rm") && words(x.cmd).iter().any(|w| w == "storage");
     "azure:delete", "deletes Azure resources", |x| is(x.cmd, &["az"]) && words(x.cmd).iter().any(|w| matches!(w.as_str(), "delete" | "purge" | "remove" | "deallocate")) || is(x.cmd, &["azcopy"]) && words_start(x.cmd, &["remove"]) || is(x.cmd, &["az"]) && words(x.cmd).iter().any(|w| w == "stop") && words(x.cmd).iter().any(|w| w == "vm");
     "paas:destroy", "destroys a hosted app, database or secret", |x| {
@@ -504,7 +576,7 @@ rules! {
         is(x.cmd, &["fly", "flyctl"]) && (any(&["destroy", "unset"]) || any(&["remove", "rm"]) && any(&["certs", "ips", "volumes", "machines", "machine", "certificates"]) || w.first().is_some_and(|f| f == "scale") && any_arg(x.cmd, |a| a == "0") || w.first().is_some_and(|f| f == "apps") && any(&["suspend"]))
             || is(x.cmd, &["vercel", "vc", "now"]) && any(&["remove", "rm"])
             || is(x.cmd, &["netlify"]) && w.iter().any(|c| c.ends_with(":delete") || c.ends_with(":unset") || c == "env:clone")
-            || is(x.cmd, &["heroku"]) && w.iter().any(|c| c.ends_with(":destroy") || c == "pg:reset" || c == "repo:reset" || c.ends_with(":kill") || c.ends_with(":remove") || c == "config:unset" || c == "apps:delete" || c.ends_with(":purge-cache") || c == "maintenance:on")
+            || is(x.cmd, &["heroku"]) && w.iter().any(|c| c.ends_with(":destroy") || c == "pg:reset" || c == "repo:reset" || c.ends_with(":kill") || c.ends_with(":remove") || c == "config:unset" || c == "apps:delete" || c.ends_with(":purge-cache") || c == "maintenance:on" || c.ends_with(":rm") || c == "ps:stop" || c == "ps:scale" && any_arg(x.cmd, |a| a.ends_with("=0")))
             || is(x.cmd, &["railway"]) && any(&["delete", "down"])
             || is(x.cmd, &["doctl"]) && any(&["delete", "rm"])
             || is(x.cmd, &["firebase"]) && w.iter().any(|c| c.ends_with(":delete") || c == "hosting:disable")
@@ -537,9 +609,6 @@ rules! {
     };
 }
 
-fn short_or_long_force(c: &Cmd) -> bool {
-    short(c, 'f') || long(c, "--force") || recursive(c)
-}
 
 #[cfg(test)]
 mod tests {
@@ -547,20 +616,20 @@ mod tests {
 
     /// For each rule: lines it must catch, and lines it must not.
     const CASES: &[(&str, &[&str], &[&str])] = &[
-        ("fs:rm-root", &["rm -rf /", "sudo rm -rf /*", "rm -fr /", "rm -r -f /", "rm --recursive --force /", "rm -rf --no-preserve-root /", "sudo -E rm -Rf //"], &["rm -rf /tmp/build", "rm -rf ./", "echo rm -rf /", "rm /tmp/x"]),
+        ("fs:rm-root", &["rm -rf /", "sudo rm -rf /*", "rm -fr /", "rm -r -f /", "rm --recursive --force /", "rm -rf --no-preserve-root /", "sudo -E rm -Rf //", "rm -fv /"], &["rm -rf /tmp/build", "rm -rf ./", "echo rm -rf /", "rm /tmp/x"]),
         ("fs:rm-home", &["rm -rf ~", "rm -rf ~/", "rm -rf \"$HOME\"", "rm -rf $HOME/*", "rm -rf ${HOME}", "sudo rm -rf /home/alice", "rm -r ~/*"], &["rm -rf ~/projects/app/target", "rm -rf ~/.cache/pip", "rm ~/notes.txt"]),
         ("fs:rm-system", &["rm -rf /etc", "sudo rm -rf /usr/", "rm -rf /var/*", "rm -rf /boot", "rm -Rf /usr/lib"], &["rm -rf /var/tmp/cache/x", "rm -rf /opt/myapp/build", "rm -rf /usr/local/src/foo"]),
-        ("fs:rm-everything-here", &["rm -rf *", "rm -rf .", "rm -rf ./*", "rm -rf .*", "rm -r ..", "sudo rm -fr ./"], &["rm -rf *.o", "rm -rf ./build", "rm *.log", "rm -f ./*.tmp"]),
+        ("fs:rm-everything-here", &["rm -rf *", "rm -rf .", "rm -rf ./*", "rm -rf .*", "rm -r ..", "sudo rm -fr ./", "rm -f *", "rm *"], &["rm -rf *.o", "rm -rf ./build", "rm *.log", "rm -f ./*.tmp", "rm -i *"]),
         ("fs:rm-git", &["rm -rf .git", "rm -rf project/.git/", "rm -fr ./.git"], &["rm -rf .github/workflows/old.yml", "rm .gitignore", "rm -rf .git-rewrite-tmp"]),
         ("fs:rm-system-file", &["sudo rm /etc/passwd", "rm -f /boot/vmlinuz", "rm /usr/bin/python3"], &["rm /tmp/passwd", "rm ./etc/config"]),
         ("fs:find-delete", &["find . -delete", "find /var -name '*.log' -delete", "find . -type f -size +100M -delete"], &["find . -name '*.log'", "find . -name delete", "grep -r -- -delete ."]),
         ("fs:find-exec-rm", &["find . -name '*.o' -exec rm {} \\;", "find /tmp -execdir rm -rf {} +", "find . -ok rm {} \\;"], &["find . -exec ls {} \\;", "find . -name rm"]),
         ("fs:xargs-rm-everything", &["find . | xargs rm -rf", "ls | xargs -0 rm -r"], &["find . -name '*.o' | xargs rm -f", "ls | xargs echo"]),
         ("fs:shred", &["shred -u secrets.txt", "shred /dev/sda", "srm -r old"], &["shredder --help", "echo shred"]),
-        ("fs:mv-to-devnull", &["mv important.txt /dev/null", "sudo mv /etc/hosts /dev/null"], &["mv a b", "mv /dev/null x"]),
+        ("fs:mv-to-devnull", &["mv important.txt /dev/null", "sudo mv /etc/hosts /dev/null", "mv file1 /dev/null file2"], &["mv a b", "mv /dev/null x"]),
         ("fs:overwrite-etc", &["echo x > /etc/hosts", "cat new | sudo tee /etc/fstab", "cp passwd /etc/passwd"], &["echo x >> /etc/hosts", "cat /etc/hosts", "echo 'x' | sudo tee -a /etc/hosts", "cp /etc/hosts /tmp/"]),
         ("fs:truncate-system", &["truncate -s 0 /etc/passwd", "truncate -s0 /var/lib/dpkg/status"], &["truncate -s 0 app.log", "truncate -s 10M disk.img"]),
-        ("fs:chmod-recursive-root", &["chmod -R 777 /", "sudo chown -R nobody /", "chmod -R 700 ~", "chown -R me /usr"], &["chmod -R 755 ./public", "chown -R me:me ~/projects/app", "chmod 644 ~/.bashrc"]),
+        ("fs:chmod-recursive-root", &["chmod -R 777 /", "sudo chown -R nobody /", "chmod -R 700 ~", "chown -R me /usr", "chown -R user:group *", "chmod -R .", "chown -R me .."], &["chmod -R 755 ./public", "chown -R me:me ~/projects/app", "chmod 644 ~/.bashrc"]),
         ("fs:chmod-777-recursive", &["chmod -R 777 /var/www", "chmod -R a+rwx ./data"], &["chmod -R 755 dist", "chmod 777 tmpfile"]),
         ("fs:chmod-system-open", &["chmod 777 /etc", "sudo chmod 666 /etc/shadow", "chmod a+w /usr/bin"], &["chmod 777 ./tmp", "chmod 755 /usr/local/bin/tool"]),
         ("fs:setuid", &["chmod u+s /bin/bash", "chmod 4755 ./tool", "chmod +s /usr/bin/vim", "chmod g+s dir"], &["chmod 755 tool", "chmod u+x run.sh", "chmod 0755 x"]),
@@ -607,15 +676,18 @@ mod tests {
         ("git:push-delete", &["git push origin --delete feature", "git push origin :feature", "git push -d origin v1.0", "git push origin :refs/heads/feature"], &["git push origin feature", "git push --tags"]),
         ("git:reset-hard", &["git reset --hard", "git reset --hard origin/main", "git reset --hard HEAD~3"], &["git reset --soft HEAD~1", "git reset HEAD file.txt", "git reset"]),
         ("git:clean-force", &["git clean -fd", "git clean -fdx", "git clean --force"], &["git clean -n", "git clean -nd", "git clean -fdn"]),
-        ("git:discard-all", &["git checkout -- .", "git checkout .", "git restore .", "git checkout -f", "git stash clear", "git restore --staged --worktree ."], &["git checkout main", "git checkout -b feature", "git restore file.txt", "git checkout -- src/main.rs"]),
-        ("git:branch-force-delete", &["git branch -D feature", "git branch --delete --force old"], &["git branch -d merged", "git branch -a"]),
+        ("git:discard-all", &["git checkout -- .", "git checkout .", "git restore .", "git checkout -f", "git stash clear", "git restore --staged --worktree .", "git checkout -- ./", "git checkout -- *", "git restore ./"], &["git checkout main", "git checkout -b feature", "git restore file.txt", "git checkout -- src/main.rs"]),
+        ("git:branch-force-delete", &["git branch -D feature", "git branch --delete --force old", "git branch -d --force feature"], &["git branch -d merged", "git branch -a"]),
+        ("git:rm-all", &["git rm *", "git rm -r .", "git rm -f *"], &["git rm old.txt", "git rm --cached -r .", "git rm -r -n ."]),
         ("git:stash-drop", &["git stash drop", "git stash drop stash@{2}"], &["git stash", "git stash pop", "git stash list"]),
-        ("git:history-rewrite", &["git filter-branch --tree-filter 'rm x' HEAD", "git reflog expire --expire=now --all", "git gc --prune=now", "git filter-repo --path secrets", "git update-ref -d refs/heads/main"], &["git reflog", "git gc", "git log"]),
+        ("git:history-rewrite", &["git filter-branch --tree-filter 'rm x' HEAD", "git reflog expire --expire=now --all", "git gc --prune=now", "git filter-repo --path secrets", "git update-ref -d refs/heads/main"], &["git reflog", "git gc", "git log", "git update-ref refs/heads/x HEAD"]),
         ("git:rebase-root", &["git rebase -i --root"], &["git rebase main", "git rebase -i HEAD~3"]),
         ("git:submodule-deinit-all", &["git submodule deinit --all -f"], &["git submodule update --init"]),
         ("github:repo-delete", &["gh repo delete", "gh repo delete me/app --yes", "gh repo archive", "gh repo rename new-name", "gh repo edit --visibility private"], &["gh repo view", "gh repo clone me/app", "gh repo edit --description x"]),
         ("github:delete", &["gh release delete v1.0.0", "gh secret delete MY_SECRET", "gh variable delete X", "gh ssh-key delete 123", "gh run delete 42"], &["gh release list", "gh secret set X", "gh pr create"]),
-        ("db:sql-drop", &["psql -c 'DROP DATABASE prod'", "mysql -u root -e \"drop table users\"", "sqlite3 app.db 'DROP TABLE t'", "echo 'DROP DATABASE x;' | psql", "mysql -e 'use x; DROP SCHEMA y'", "psql --command='DROP TABLE x'"], &["psql -c 'SELECT 1'", "grep -r 'DROP TABLE' migrations/", "git commit -m 'DROP TABLE users'", "echo 'DROP TABLE x' > notes.txt"]),
+        ("db:console-statement", &["DROP TABLE users", "delete from users;", "UPDATE users SET active=false;", "FLUSHALL", "db.users.drop()", "DB.DROPDATABASE()", "ALTER TABLE users DROP COLUMN email", "mongosh --eval db.users.drop()"], &["DELETE FROM users WHERE id = 1", "update-alternatives --config java", "dropbox start", "db.users.find()"]),
+        ("db:sql-drop-column", &["psql -c 'ALTER TABLE users DROP COLUMN email'"], &["psql -c 'ALTER TABLE users ADD COLUMN x int'"]),
+        ("db:sql-drop", &["psql -c DROP TABLE users", "mysql -e DROP DATABASE test", "psql -c 'DROP DATABASE prod'", "mysql -u root -e \"drop table users\"", "sqlite3 app.db 'DROP TABLE t'", "echo 'DROP DATABASE x;' | psql", "mysql -e 'use x; DROP SCHEMA y'", "psql --command='DROP TABLE x'"], &["psql -c 'SELECT 1'", "grep -r 'DROP TABLE' migrations/", "git commit -m 'DROP TABLE users'", "echo 'DROP TABLE x' > notes.txt"]),
         ("db:sql-truncate", &["psql -c 'TRUNCATE users'", "mysql -e 'truncate table logs'"], &["psql -c 'select count(*) from users'"]),
         ("db:sql-delete-all", &["psql -c 'DELETE FROM users'", "mysql -e 'delete from orders;'", "sqlite3 x.db 'DELETE FROM t'"], &["psql -c 'DELETE FROM users WHERE id = 3'"]),
         ("db:sql-update-all", &["psql -c \"UPDATE users SET admin = true\""], &["psql -c \"UPDATE users SET admin = true WHERE id = 1\""]),
@@ -626,18 +698,22 @@ mod tests {
         ("docker:prune", &["docker system prune -a", "docker volume prune", "docker image prune -a", "docker system prune -af --volumes", "podman system prune"], &["docker image prune", "docker ps", "docker images"]),
         ("docker:mass-remove", &["docker rm -f $(docker ps -aq)", "docker rmi $(docker images -q)", "docker ps -aq | xargs docker rm -f", "docker kill $(docker ps -q)", "docker volume rm $(docker volume ls -q)"], &["docker rm my-container", "docker rmi nginx:old", "docker stop web"]),
         ("docker:compose-down-volumes", &["docker compose down -v", "docker-compose down --volumes", "docker compose down --rmi all"], &["docker compose down", "docker compose up -d"]),
+        ("docker:volume-rm", &["docker volume rm data", "docker volume rm vol1 vol2", "docker rm -v web"], &["docker volume ls", "docker volume create x", "docker rm web"]),
+        ("docker:privileged", &["docker run --privileged nginx", "docker run -it --privileged=true ubuntu bash", "docker run --pid=host alpine"], &["docker run nginx", "docker run --rm -it ubuntu bash"]),
         ("docker:host-root-mount", &["docker run --privileged -v /:/host alpine chroot /host"], &["docker run -v $(pwd):/app node npm test"]),
-        ("k8s:delete-namespace", &["kubectl delete namespace prod", "kubectl delete ns staging", "oc delete project x", "kubectl delete namespace/prod"], &["kubectl get ns", "kubectl create ns x"]),
-        ("k8s:delete-all", &["kubectl delete pods --all", "kubectl delete all --all -n prod", "kubectl delete deploy -A --all", "kubectl delete all -l app=x"], &["kubectl delete pod one-pod", "kubectl get pods --all-namespaces"]),
+        ("k8s:delete-namespace", &["kubectl delete namespace prod", "kubectl delete ns staging", "oc delete project x", "kubectl delete namespace/prod", "kubectl --context prod delete ns staging", "kubectl -n default delete ns staging"], &["kubectl get ns", "kubectl create ns x"]),
+        ("k8s:delete-all", &["kubectl delete pods --all", "kubectl delete all --all -n prod", "kubectl delete deploy -A --all", "kubectl delete all -l app=x", "kubectl -n staging delete pods --all", "kubectl delete pods --field-selector status.phase=Failed"], &["kubectl delete pod one-pod", "kubectl get pods --all-namespaces", "kubectl -n x delete pod one"]),
+        ("k8s:force-delete", &["kubectl delete pod mypod --force --grace-period=0"], &["kubectl delete pod mypod"]),
         ("k8s:delete-cluster-resource", &["kubectl delete node worker-1", "kubectl delete pv data", "kubectl delete crd widgets.x.io", "kubectl delete deployment api", "kubectl delete secret db-creds", "kubectl delete statefulset/pg"], &["kubectl delete pod one-pod", "kubectl describe node worker-1", "kubectl delete job old-job"]),
         ("k8s:drain", &["kubectl drain node-1 --ignore-daemonsets", "kubectl cordon node-2", "kubectl scale deploy/api --replicas=0"], &["kubectl uncordon node-1", "kubectl scale deploy/api --replicas=3"]),
-        ("k8s:replace-force", &["kubectl replace --force -f x.yaml", "kubectl apply --prune -l app=x -f ."], &["kubectl apply -f x.yaml"]),
-        ("helm:uninstall", &["helm uninstall prod-db", "helm delete my-release", "helm del x"], &["helm install x chart", "helm list", "helm upgrade x chart"]),
-        ("iac:destroy", &["terraform destroy", "terraform destroy -auto-approve", "terraform apply -destroy", "pulumi destroy --yes", "terraform state rm aws_instance.x", "terragrunt run-all destroy", "tofu destroy", "serverless remove", "terraform workspace delete prod"], &["terraform plan", "terraform apply", "terraform init", "pulumi up"]),
-        ("aws:delete", &["aws s3 rb s3://bucket --force", "aws s3 rm s3://bucket/ --recursive", "aws ec2 terminate-instances --instance-ids i-1", "aws rds delete-db-instance --db-instance-identifier x", "aws iam delete-user --user-name bob", "aws cloudformation delete-stack --stack-name x", "aws kms schedule-key-deletion --key-id x", "aws s3 sync . s3://b --delete"], &["aws s3 ls", "aws s3 cp x s3://b/", "aws ec2 describe-instances", "aws s3 rm s3://bucket/one-file.txt"]),
+        ("k8s:replace-force", &["kubectl replace --force -f x.yaml", "kubectl apply --prune -l app=x -f .", "kubectl apply -f deployment.yaml --force", "kubectl -n production apply -f d.yaml --force"], &["kubectl apply -f x.yaml"]),
+        ("helm:uninstall", &["helm uninstall prod-db", "helm delete my-release", "helm del x", "helm upgrade my-release my-chart --force"], &["helm install x chart", "helm list", "helm upgrade x chart"]),
+        ("iac:destroy", &["terraform destroy", "terraform destroy -auto-approve", "terraform apply -destroy", "pulumi destroy --yes", "terraform state rm aws_instance.x", "terragrunt run-all destroy", "tofu destroy", "serverless remove", "terraform workspace delete prod", "terraform state mv a b", "terraform state replace-provider a b"], &["terraform plan", "terraform apply", "terraform init", "pulumi up", "terraform state list"]),
+        ("iac:apply-unreviewed", &["terraform apply -auto-approve", "terraform apply -var='foo=bar' -auto-approve", "pulumi up --yes"], &["terraform apply", "terraform apply -auto-approve plan.tfplan", "pulumi up"]),
+        ("aws:delete", &["aws s3 rb s3://bucket --force", "aws s3 rm s3://bucket/ --recursive", "aws ec2 terminate-instances --instance-ids i-1", "aws rds delete-db-instance --db-instance-identifier x", "aws iam delete-user --user-name bob", "aws cloudformation delete-stack --stack-name x", "aws kms schedule-key-deletion --key-id x", "aws s3 sync . s3://b --delete", "aws --profile prod s3 rm s3://b/ --recursive", "aws --region us-east-1 s3 rm s3://b/ --recursive"], &["aws s3 ls", "aws s3 cp x s3://b/", "aws ec2 describe-instances", "aws s3 rm s3://bucket/one-file.txt"]),
         ("gcp:delete", &["gcloud projects delete my-project", "gcloud compute instances delete vm-1", "gsutil rm -r gs://bucket", "gsutil rb gs://bucket", "gcloud sql instances delete db", "gcloud container clusters delete c1", "bq rm -r -f dataset"], &["gcloud compute instances list", "gsutil ls gs://b", "gsutil cp x gs://b/"]),
         ("azure:delete", &["az group delete --name prod", "az vm delete -g rg -n vm", "az storage account delete -n x", "az keyvault purge --name kv"], &["az vm list", "az group create -n x -l westeurope"]),
-        ("paas:destroy", &["fly apps destroy my-app", "flyctl volumes destroy vol_1", "fly secrets unset KEY", "vercel remove my-project", "vercel env rm X", "netlify sites:delete", "heroku apps:destroy my-app", "heroku pg:reset DATABASE", "railway down", "doctl compute droplet delete x", "firebase hosting:disable"], &["fly deploy", "vercel --prod", "netlify deploy", "heroku logs --tail", "fly secrets list"]),
+        ("paas:destroy", &["fly apps destroy my-app", "flyctl volumes destroy vol_1", "fly secrets unset KEY", "vercel remove my-project", "vercel env rm X", "netlify sites:delete", "heroku apps:destroy my-app", "heroku pg:reset DATABASE", "railway down", "doctl compute droplet delete x", "firebase hosting:disable", "heroku container:rm", "heroku ps:stop"], &["fly deploy", "vercel --prod", "netlify deploy", "heroku logs --tail", "fly secrets list"]),
         ("npm:unpublish", &["npm unpublish my-pkg@1.0.0", "pnpm unpublish x", "yarn npm unpublish x", "npm deprecate x@1 'no'", "cargo yank --version 1.0.0"], &["npm publish", "npm install", "cargo yank --version 1.0.0 --undo"]),
         ("net:firewall-flush", &["iptables -F", "sudo iptables -t nat -F", "nft flush ruleset", "ufw disable", "ufw reset", "ip6tables --flush", "iptables -X"], &["iptables -L", "ufw status", "ufw allow 22", "nft list ruleset"]),
         ("net:interface-down", &["ifconfig eth0 down", "ip link set eth0 down", "ifdown eth0", "route del default", "ip route flush table main", "nmcli connection down x", "ip addr flush dev eth0"], &["ifconfig", "ip link show", "ip route", "ip link set eth0 up"]),

@@ -24,8 +24,9 @@ fn main() {
         "hooks" => hooks(number("--commands", 2000), number("--rounds", 3)),
         "ingest" => ingest(number("--events", 200_000), number("--clients", 8)),
         "memory" => memory(number("--events", 1_000_000)),
+        "shellfirm" => shellfirm(args.windows(2).find(|w| w[0] == "--tsv").map(|w| w[1].clone())),
         _ => {
-            eprintln!("usage: vigil-bench <hooks|ingest|memory> [--commands N] [--events N] [--clients N]");
+            eprintln!("usage: vigil-bench <hooks|ingest|memory|shellfirm> [--commands N] [--events N] [--clients N] [--tsv PATH]");
             std::process::exit(2);
         }
     }
@@ -292,4 +293,34 @@ fn memory(total: usize) {
     let stored = home.events();
     std::thread::sleep(Duration::from_millis(500));
     println!("agent RSS after {stored} events ({rate:.0} events/s): {:.1} MB", home.rss_kib() as f64 / 1024.0);
+}
+
+/// Share of shellfirm's Critical/High test commands that vigil labels unsafe, by group.
+fn shellfirm(tsv: Option<String>) {
+    let path = tsv.unwrap_or_else(|| "../shared/eval/shellfirm-unsafe.tsv".to_string());
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        eprintln!("cannot read {path}: {e} (pass --tsv PATH)");
+        std::process::exit(1)
+    });
+    let mut groups: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+    let mut missed = Vec::new();
+    for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        let Some((group, command)) = line.split_once('\t') else { continue };
+        let hit = vigil_agent::rules::check(command).is_some();
+        let e = groups.entry(group.to_string()).or_default();
+        e.0 += 1;
+        e.1 += usize::from(hit);
+        if !hit {
+            missed.push(format!("{group}\t{command}"));
+        }
+    }
+    let (total, caught) = groups.values().fold((0, 0), |(t, c), (a, b)| (t + a, c + b));
+    println!("shellfirm Critical/High commands labelled unsafe: {caught}/{total} = {:.1}%", 100.0 * caught as f64 / total as f64);
+    for (g, (n, c)) in &groups {
+        println!("  {g:<12} {c:>4}/{n:<4} {:>5.1}%", 100.0 * *c as f64 / *n as f64);
+    }
+    println!("missed:");
+    for m in missed {
+        println!("  {m}");
+    }
 }
