@@ -2,11 +2,12 @@
 //! event an end closes, and taking in the spool.
 
 use crate::journal::{EventRow, JournalError, Record};
+use crate::score::Scorer;
 use crate::writer::Writer;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use vigil::protocol::{is_recorded, CommandEnd, CommandStart, ErrorKind, ErrorReply, Request, Response};
+use vigil::protocol::{is_recorded, CommandEnd, CommandStart, ErrorKind, ErrorReply, Request, Response, Segment};
 
 /// At most this many shells are remembered as having a command running; older entries are
 /// dropped first (a shell that was killed never sends its end).
@@ -17,11 +18,13 @@ const MAX_OPEN_SESSIONS: usize = 10_000;
 struct Running {
     key: String,
     started_at: i64,
+    segment: Option<Segment>,
 }
 
 /// Capture state shared by every connection.
 pub struct Capture {
     writer: Arc<Writer>,
+    scorer: Arc<Scorer>,
     hostname: Option<String>,
     running: Mutex<HashMap<String, Running>>,
 }
@@ -29,9 +32,14 @@ pub struct Capture {
 impl Capture {
     /// Capture state over a writer. `open` lists commands left running when the agent last
     /// stopped, (session, key, started_at), so their ends still find them.
-    pub fn new(writer: Arc<Writer>, hostname: Option<String>, open: Vec<(String, String, i64)>) -> Capture {
-        let running = open.into_iter().map(|(session, key, started_at)| (session, Running { key, started_at })).collect();
-        Capture { writer, hostname, running: Mutex::new(running) }
+    pub fn new(writer: Arc<Writer>, scorer: Arc<Scorer>, hostname: Option<String>, open: Vec<(String, String, i64)>) -> Capture {
+        let running = open.into_iter().map(|(session, key, started_at)| (session, Running { key, started_at, segment: None })).collect();
+        Capture { writer, scorer, hostname, running: Mutex::new(running) }
+    }
+
+    /// The scorer behind this capture.
+    pub fn scorer(&self) -> &Arc<Scorer> {
+        &self.scorer
     }
 
     /// The writer behind this capture.
@@ -45,6 +53,9 @@ impl Capture {
             return Response::Started { recorded: false, warning: None };
         }
         let key = start.key();
+        let score = self.scorer.score(&start.command);
+        let warning = self.scorer.warning(&score);
+        let segment = Scorer::segment(&score);
         let row = EventRow {
             key: key.clone(),
             session: start.session.clone(),
@@ -53,10 +64,10 @@ impl Capture {
             cwd: start.cwd,
             hostname: self.hostname.clone(),
             started_at: start.started_at_ms,
-            label: None,
-            p_unsafe: None,
-            reason: None,
-            model_version: None,
+            label: Some(score.label.as_str().to_string()),
+            p_unsafe: score.p_unsafe,
+            reason: Some(score.reason),
+            model_version: score.model_version,
         };
         if let Err(e) = self.writer.submit(Record::Start(row)) {
             return storage_error(e);
@@ -69,8 +80,8 @@ impl Capture {
                 running.clear();
             }
         }
-        running.insert(start.session, Running { key, started_at: start.started_at_ms });
-        Response::Started { recorded: true, warning: None }
+        running.insert(start.session, Running { key, started_at: start.started_at_ms, segment });
+        Response::Started { recorded: true, warning }
     }
 
     /// Closes the command running in a session. With a sequence number the event is found by
@@ -81,25 +92,25 @@ impl Capture {
             match end.seq {
                 Some(seq) => {
                     let key = format!("{}#{}", end.session, seq);
-                    let started_at = match running.get(&end.session) {
-                        Some(r) if r.key == key => {
-                            let r = running.remove(&end.session);
-                            r.map(|r| r.started_at)
-                        }
-                        _ => None,
+                    let (started_at, segment) = match running.get(&end.session) {
+                        Some(r) if r.key == key => match running.remove(&end.session) {
+                            Some(r) => (Some(r.started_at), r.segment),
+                            None => (None, None),
+                        },
+                        _ => (None, None),
                     };
-                    Some((key, started_at))
+                    Some((key, started_at, segment))
                 }
-                None => running.remove(&end.session).map(|r| (r.key, Some(r.started_at))),
+                None => running.remove(&end.session).map(|r| (r.key, Some(r.started_at), r.segment)),
             }
         };
-        let Some((key, started_at)) = found else {
+        let Some((key, started_at, segment)) = found else {
             // Nothing is running there (a leading-space command, or an end seen twice).
-            return Response::Ended { prompt: String::new() };
+            return Response::Ended { segment: None };
         };
         let duration_ms = end.duration_ms.or_else(|| started_at.map(|s| (end.ended_at_ms - s).max(0)));
         match self.writer.submit(Record::End { key, exit_code: end.exit_code, duration_ms }) {
-            Ok(_) => Response::Ended { prompt: String::new() },
+            Ok(_) => Response::Ended { segment },
             Err(e) => storage_error(e),
         }
     }

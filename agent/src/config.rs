@@ -13,6 +13,10 @@ pub struct Config {
     pub capture: CaptureConfig,
     /// Agent process settings.
     pub agent: AgentConfig,
+    /// Thresholds and warnings.
+    pub score: crate::score::ScoreConfig,
+    /// How the model is built.
+    pub model: crate::model::ModelParams,
 }
 
 /// `[capture]`
@@ -51,6 +55,20 @@ pub fn defaults() -> Table {
         log_level = "info"
         max_connections = 512
         idle_timeout_secs = 300
+
+        [score]
+        safe_below = 0.35
+        unsafe_above = 0.65
+        warn_at = 0.65
+        warn = true
+
+        [model]
+        trees = 200
+        max_depth = 10
+        max_features = 500
+        features_per_split = 0
+        seed = 7
+        threads = 0
     "#;
     text.parse().unwrap_or_default()
 }
@@ -60,6 +78,9 @@ pub const ENV_KEYS: &[(&str, &str, &str)] = &[
     ("VIGIL_LOG", "agent", "log_level"),
     ("VIGIL_BATCH_MAX_EVENTS", "capture", "batch_max_events"),
     ("VIGIL_BATCH_MAX_DELAY_MS", "capture", "batch_max_delay_ms"),
+    ("VIGIL_MODEL_TREES", "model", "trees"),
+    ("VIGIL_MODEL_MAX_DEPTH", "model", "max_depth"),
+    ("VIGIL_MODEL_MAX_FEATURES", "model", "max_features"),
 ];
 
 /// Why the configuration could not be built.
@@ -155,6 +176,8 @@ mod tests {
         let c = merge(&[defaults()]).unwrap();
         assert_eq!(c.capture.batch_max_events, 1000);
         assert_eq!(c.agent.log_level, "info");
+        assert_eq!(c.score, crate::score::ScoreConfig::default());
+        assert_eq!(c.model, crate::model::ModelParams::default());
     }
 
     #[test]

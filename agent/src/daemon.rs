@@ -71,7 +71,8 @@ pub fn run(paths: &Paths, config: &Config, opts: &StartOptions) -> Result<(), Da
         max_delay: Duration::from_millis(config.capture.batch_max_delay_ms),
     };
     let (writer, writer_thread) = Writer::start(store, journal, replay, limits);
-    let capture = Capture::new(writer.clone(), hostname(), open);
+    let scorer = Arc::new(crate::score::Scorer::new(config.score.clone()));
+    let capture = Capture::new(writer.clone(), scorer, hostname(), open);
     capture.ingest_spool(&paths.spool);
 
     let agent = Arc::new(Agent::new(

@@ -4,10 +4,13 @@
 pub mod capture;
 pub mod config;
 pub mod daemon;
+pub mod features;
 pub mod journal;
 pub mod lock;
+pub mod model;
 pub mod parse;
 pub mod rules;
+pub mod score;
 pub mod server;
 pub mod store;
 pub mod writer;

@@ -104,7 +104,7 @@ impl Agent {
                         storage_error: self.capture.writer().last_error(),
                         labels: 0,
                         label_errors: Vec::new(),
-                        model_version: None,
+                        model_version: self.capture.scorer().model().map(|m| m.version),
                         trained_at: None,
                         uptime_secs: self.started.elapsed().as_secs(),
                     }),
@@ -114,6 +114,15 @@ impl Agent {
             Request::Shutdown => {
                 self.stop_requested.notify_one();
                 Response::Ok
+            }
+            Request::Score { commands } => {
+                let scorer = self.capture.scorer().clone();
+                // Thousands of lines are CPU work: keep them off the thread that answers hooks.
+                let scored = tokio::task::spawn_blocking(move || commands.iter().map(|c| scorer.score(c)).collect());
+                match scored.await {
+                    Ok(records) => Response::Scores(records),
+                    Err(e) => internal(e.to_string()),
+                }
             }
         }
     }

@@ -7,7 +7,7 @@
 use crate::args::{Args, UsageError};
 use vigil::connection::{spawn_agent, terminate_agent, ClientError, Connection};
 use vigil::paths::Paths;
-use vigil::protocol::{is_recorded, CommandEnd, CommandStart, Request, Response, PROTOCOL_VERSION};
+use vigil::protocol::{is_recorded, CommandEnd, CommandStart, Label, Request, Response, Segment, PROTOCOL_VERSION};
 use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -91,7 +91,7 @@ pub fn start(mut args: Args) -> Result<ExitCode, UsageError> {
 
 /// `vigil hook end --shell S --session ID [--seq N] --exit CODE [--duration-ms N]`
 pub fn end(mut args: Args) -> Result<ExitCode, UsageError> {
-    let _shell = args.required(&["--shell"])?;
+    let shell = args.required(&["--shell"])?;
     let session = args.required(&["--session"])?;
     let seq = args.number::<u64>(&["--seq"])?;
     let exit_code = args.number::<i32>(&["--exit"])?.ok_or_else(|| UsageError("--exit is required".into()))?;
@@ -99,10 +99,36 @@ pub fn end(mut args: Args) -> Result<ExitCode, UsageError> {
     args.finish()?;
     let req = Request::End(CommandEnd { session, seq, exit_code, duration_ms, ended_at_ms: vigil::now_ms() });
     Ok(deliver(&req, |reply| {
-        if let Response::Ended { prompt } = reply {
-            let _ = std::io::stdout().write_all(prompt.as_bytes());
+        if let Response::Ended { segment: Some(seg) } = reply {
+            let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            let _ = std::io::stdout().write_all(render_segment(seg, &shell, color).as_bytes());
         }
     }))
+}
+
+/// The prompt segment for the last command, for `shell`: nothing for a safe or unscored
+/// command, a yellow `?` for one the model is unsure of, a red `⚠` for an unsafe one. Colour
+/// codes are wrapped so that the shell does not count them as printed width.
+pub fn render_segment(seg: &Segment, shell: &str, color: bool) -> String {
+    let pct = seg.p_unsafe.map(|p| format!("{:.0}%", p * 100.0)).unwrap_or_default();
+    let (code, text) = match seg.label {
+        Label::Unsafe => ("31", format!("⚠ {pct}")),
+        Label::Unknown if seg.p_unsafe.is_some() => ("33", format!("? {pct}")),
+        _ => return String::new(),
+    };
+    let (start, end) = (format!("\x1b[{code}m"), "\x1b[0m".to_string());
+    let wrap = |esc: &str| match shell {
+        "bash" => format!("\x01{esc}\x02"),
+        "zsh" => format!("%{{{esc}%}}"),
+        _ => esc.to_string(),
+    };
+    // zsh expands % in prompts.
+    let text = if shell == "zsh" { text.replace('%', "%%") } else { text };
+    if color {
+        format!("{}{text}{} ", wrap(&start), wrap(&end))
+    } else {
+        format!("{text} ")
+    }
 }
 
 /// Sends `req` live, or keeps it in the spool; starts or replaces the agent as needed.
@@ -193,6 +219,22 @@ pub fn log(paths: &Paths, msg: &str) {
 #[cfg(test)]
 mod tests {
     use super::history_line_text;
+
+    #[test]
+    fn segments_render_per_shell() {
+        use super::render_segment;
+        use vigil::protocol::{Label, Segment};
+        let unsafe_ = Segment { label: Label::Unsafe, p_unsafe: Some(0.87), reason: "model".into() };
+        assert_eq!(render_segment(&unsafe_, "bash", true), "\x01\x1b[31m\x02⚠ 87%\x01\x1b[0m\x02 ");
+        assert_eq!(render_segment(&unsafe_, "zsh", true), "%{\x1b[31m%}⚠ 87%%%{\x1b[0m%} ");
+        assert_eq!(render_segment(&unsafe_, "fish", false), "⚠ 87% ");
+        let safe = Segment { label: Label::Safe, p_unsafe: Some(0.02), reason: "model".into() };
+        assert_eq!(render_segment(&safe, "bash", true), "");
+        let unsure = Segment { label: Label::Unknown, p_unsafe: Some(0.5), reason: "model".into() };
+        assert!(render_segment(&unsure, "fish", true).contains("? 50%"));
+        let unscored = Segment { label: Label::Unknown, p_unsafe: None, reason: "none".into() };
+        assert_eq!(render_segment(&unscored, "zsh", true), "");
+    }
 
     #[test]
     fn history_lines_parse() {

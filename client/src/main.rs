@@ -7,6 +7,7 @@ mod args;
 mod hook;
 mod init;
 mod manage;
+mod score;
 mod show;
 
 use args::{Args, UsageError};
@@ -19,6 +20,7 @@ Usage:
   vigil init <bash|zsh|fish>          print the hook script: eval \"$(vigil init bash)\"
   vigil recent [-n N] [--json]        latest commands
   vigil status [--json]               agent, store, labels and model state
+  vigil score [--json] [--stdin] [CMD] score commands without recording them
   vigil agent <start|stop|status>     the agent (the hooks also start it on demand)
   vigil hook start|end ...            used by the shell hooks
   vigil --version
@@ -77,6 +79,7 @@ const COMMANDS: &[Command] = &[
     ("init", INIT_USAGE, init_command),
     ("recent", show::RECENT_USAGE, show::recent),
     ("status", show::STATUS_USAGE, show::status),
+    ("score", score::SCORE_USAGE, score::score),
     ("agent", manage::AGENT_USAGE, manage::agent),
 ];
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 
 /// Version of the frame layout and of the types below. Bump it on any change to them.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// Largest frame either side accepts, header excluded. A command longer than this cannot be
 /// recorded; a peer announcing a larger frame is cut off without reading it.
@@ -37,6 +37,11 @@ pub enum Request {
     Status,
     /// Flush everything and exit; answered with [`Response::Ok`] before the agent stops.
     Shutdown,
+    /// Score commands without recording them; answered with [`Response::Scores`], in order.
+    Score {
+        /// Command lines.
+        commands: Vec<String>,
+    },
 }
 
 /// Whether a command line is recorded at all: a command typed with a leading space is the
@@ -102,11 +107,13 @@ pub enum Response {
         /// One line to show on stderr before the command runs, if it looks risky.
         warning: Option<String>,
     },
-    /// The command was closed; `prompt` is the segment to show in the next prompt (may be empty).
+    /// The command was closed; `segment` is what the next prompt shows about it, if anything.
     Ended {
-        /// Prompt segment, ANSI-coloured, possibly empty.
-        prompt: String,
+        /// The last command's risk, for the prompt; `None` shows nothing.
+        segment: Option<Segment>,
     },
+    /// Scores, one per command of [`Request::Score`].
+    Scores(Vec<ScoreRecord>),
     /// Events, newest first.
     Events(Vec<EventRecord>),
     /// Agent state.
@@ -115,6 +122,71 @@ pub enum Response {
     Ok,
     /// The request could not be carried out.
     Error(ErrorReply),
+}
+
+/// The label of a scored command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Label {
+    /// Judged safe.
+    Safe,
+    /// Judged unsafe (a rule, the person's label, or the model).
+    Unsafe,
+    /// No judgement: the model is unsure or absent.
+    Unknown,
+}
+
+impl Label {
+    /// `safe`, `unsafe` or `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Label::Safe => "safe",
+            Label::Unsafe => "unsafe",
+            Label::Unknown => "unknown",
+        }
+    }
+}
+
+/// Class probabilities of a model score.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Probabilities {
+    /// Probability of safe.
+    pub safe: f64,
+    /// Probability of unsafe.
+    #[serde(rename = "unsafe")]
+    pub unsafe_: f64,
+}
+
+/// One command's score, as `vigil score --json` prints it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoreRecord {
+    /// The command as scored (after redaction).
+    pub command: String,
+    /// The verdict.
+    pub label: Label,
+    /// Probability that it is unsafe; `None` when nothing could judge it.
+    pub p_unsafe: Option<f64>,
+    /// How sure the verdict is, from 0.5 (a coin toss) to 1.
+    pub confidence: Option<f64>,
+    /// The model's class probabilities, when the model judged it.
+    pub probabilities: Option<Probabilities>,
+    /// `rule:<id>`, `label` (the person's own), `model`, or `none`.
+    pub reason: String,
+    /// The model version used, if any.
+    pub model_version: Option<i64>,
+    /// For a rule hit, what the command does, in a few words.
+    pub explanation: Option<String>,
+}
+
+/// What the prompt shows about the last command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Segment {
+    /// The verdict.
+    pub label: Label,
+    /// Probability of unsafe, if known.
+    pub p_unsafe: Option<f64>,
+    /// Why (`rule:<id>`, `model`, ...).
+    pub reason: String,
 }
 
 /// Identity of a running agent.

@@ -1,0 +1,274 @@
+//! Features of a command line for the model: shell-aware tokens (from the parser, with flags
+//! and paths normalised) into TF-IDF over 1-3 grams with a capped vocabulary.
+
+use crate::parse::{Cmd, Parsed};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// The normalised token sequence of each command that runs, so that `rm -rf /x`, `rm -fr /x`
+/// and `rm -r -f /x` are the same sequence.
+pub fn command_tokens(parsed: &Parsed) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for pipeline in &parsed.pipelines {
+        for (i, cmd) in pipeline.iter().enumerate() {
+            let mut seq = tokens_of(cmd);
+            if i > 0 {
+                // What feeds this command matters: `curl ... | bash`.
+                seq.insert(0, format!("|{}", pipeline[i - 1].name()));
+            }
+            out.push(seq);
+        }
+    }
+    out
+}
+
+fn tokens_of(cmd: &Cmd) -> Vec<String> {
+    let mut seq = Vec::new();
+    for w in &cmd.wrappers {
+        seq.push(format!("^{w}"));
+    }
+    seq.push(cmd.name().to_ascii_lowercase());
+    let mut flags: Vec<String> = Vec::new();
+    let mut operands: Vec<String> = Vec::new();
+    let mut after_dashes = false;
+    for a in cmd.args() {
+        if !after_dashes && a == "--" {
+            after_dashes = true;
+            continue;
+        }
+        if !after_dashes && a.starts_with("--") && a.len() > 2 {
+            let name = a.split('=').next().unwrap_or(a);
+            flags.push(name.to_ascii_lowercase());
+            if let Some((_, v)) = a.split_once('=') {
+                operands.push(word_class(v));
+            }
+        } else if !after_dashes && a.starts_with('-') && a.len() > 1 && !a[1..].starts_with(|c: char| c.is_ascii_digit()) {
+            // A bundle of short flags: -rf -> -f -r. Long-ish single-dash words (-delete,
+            // -auto-approve) stay whole.
+            let body = &a[1..];
+            if body.len() <= 4 && body.chars().all(|c| c.is_ascii_alphabetic()) {
+                flags.extend(body.chars().map(|c| format!("-{c}")));
+            } else {
+                flags.push(a.split('=').next().unwrap_or(a).to_ascii_lowercase());
+            }
+        } else {
+            operands.push(word_class(a));
+        }
+    }
+    flags.sort();
+    flags.dedup();
+    seq.extend(flags);
+    seq.extend(operands);
+    for (op, target) in &cmd.redirects {
+        seq.push(format!("redir{}", if op.contains('>') { ">" } else { "<" }));
+        seq.push(word_class(target));
+    }
+    if cmd.substituted.iter().any(|c| matches!(c.name(), "curl" | "wget")) {
+        seq.push("$(download)".into());
+    }
+    seq
+}
+
+/// A word as the model sees it: words that name things keep their text (lower-cased),
+/// paths and values become their class.
+pub fn word_class(w: &str) -> String {
+    let t = w.trim_end_matches('/');
+    let lower = w.to_ascii_lowercase();
+    if w.is_empty() {
+        return "<empty>".into();
+    }
+    if w.chars().all(|c| c == '/') {
+        return "<root>".into();
+    }
+    if matches!(t, "/*" | "/.") {
+        return "<root>".into();
+    }
+    if matches!(t, "*" | "." | "./" | ".." | "./*" | ".*") || t.is_empty() {
+        return "<here>".into();
+    }
+    if t == "~" || t == "$HOME" || t == "${HOME}" || t == "~/*" || t == "$HOME/*" || t == "/home" || t == "/root" {
+        return "<home>".into();
+    }
+    if lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("ftp://") {
+        return "<url>".into();
+    }
+    if lower.starts_with("s3://") || lower.starts_with("gs://") || lower.starts_with("az://") {
+        return "<bucket>".into();
+    }
+    if let Some(dev) = t.strip_prefix("/dev/") {
+        return match dev {
+            "null" => "/dev/null".into(),
+            "zero" | "urandom" | "random" => "/dev/zero".into(),
+            d if d.starts_with("tcp/") || d.starts_with("udp/") => "/dev/tcp".into(),
+            _ => "<disk>".into(),
+        };
+    }
+    for sys in ["/etc", "/boot", "/usr", "/bin", "/sbin", "/lib", "/var/log", "/var/lib", "/var", "/proc", "/sys", "/opt"] {
+        if t == sys || t.starts_with(&format!("{sys}/")) {
+            return if t == sys { format!("<sys>{sys}") } else { format!("<sys>{sys}/...") };
+        }
+    }
+    if t.starts_with("~/") || t.starts_with("$HOME/") || t.starts_with("/home/") || t.starts_with("/Users/") {
+        // Dotfiles under the home keep their name: ~/.ssh, ~/.bash_history.
+        let rest = t.splitn(2, '/').nth(1).unwrap_or("");
+        let rest = if t.starts_with("/home/") || t.starts_with("/Users/") { rest.splitn(2, '/').nth(1).unwrap_or("") } else { rest };
+        let first = rest.split('/').next().unwrap_or("");
+        return if first.starts_with('.') { format!("<home>/{first}") } else { "<home>/...".into() };
+    }
+    if t.starts_with('/') {
+        return "<abs>".into();
+    }
+    if t.ends_with(".git") || t == ".git" {
+        return ".git".into();
+    }
+    if w.starts_with('$') {
+        return "<var>".into();
+    }
+    if w.parse::<f64>().is_ok() {
+        return "<num>".into();
+    }
+    if w.contains('/') {
+        return "<rel>".into();
+    }
+    if w.len() > 24 || w.contains(char::is_whitespace) {
+        // A sentence or a script: its words, as a bag.
+        return "<text>".into();
+    }
+    lower
+}
+
+/// The 1-3 grams of every command of a line (n-grams do not cross commands).
+pub fn ngrams(parsed: &Parsed) -> Vec<String> {
+    let mut out = Vec::new();
+    for seq in command_tokens(parsed) {
+        for n in 1..=3 {
+            for w in seq.windows(n) {
+                out.push(w.join(" "));
+            }
+        }
+    }
+    out
+}
+
+/// TF-IDF over a fixed vocabulary, fitted on training documents.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Vectorizer {
+    /// The terms, by column.
+    pub vocab: Vec<String>,
+    /// Smoothed inverse document frequency of each term.
+    pub idf: Vec<f64>,
+    #[serde(skip)]
+    index: HashMap<String, usize>,
+}
+
+impl Vectorizer {
+    /// Keeps the `max_features` terms most frequent across the documents (as scikit-learn's
+    /// `max_features` does), with idf = ln((1 + n) / (1 + df)) + 1.
+    pub fn fit(docs: &[Vec<String>], max_features: usize) -> Vectorizer {
+        let mut tf: HashMap<&str, (u64, u64)> = HashMap::new();
+        for doc in docs {
+            let mut seen = std::collections::HashSet::new();
+            for t in doc {
+                let e = tf.entry(t.as_str()).or_default();
+                e.0 += 1;
+                if seen.insert(t.as_str()) {
+                    e.1 += 1;
+                }
+            }
+        }
+        let mut terms: Vec<(&str, u64, u64)> = tf.into_iter().map(|(t, (n, df))| (t, n, df)).collect();
+        // Most frequent first; ties by name, so that fitting is deterministic.
+        terms.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        terms.truncate(max_features);
+        terms.sort_by(|a, b| a.0.cmp(b.0));
+        let n = docs.len() as f64;
+        let vocab: Vec<String> = terms.iter().map(|t| t.0.to_string()).collect();
+        let idf = terms.iter().map(|t| ((1.0 + n) / (1.0 + t.2 as f64)).ln() + 1.0).collect();
+        let mut v = Vectorizer { vocab, idf, index: HashMap::new() };
+        v.reindex();
+        v
+    }
+
+    /// Rebuilds the term index (after deserializing).
+    pub fn reindex(&mut self) {
+        self.index = self.vocab.iter().enumerate().map(|(i, t)| (t.clone(), i)).collect();
+    }
+
+    /// Number of columns.
+    pub fn width(&self) -> usize {
+        self.vocab.len()
+    }
+
+    /// The L2-normalised TF-IDF row of one document, written into `row` (cleared first).
+    pub fn transform_into(&self, doc: &[String], row: &mut Vec<f64>) {
+        row.clear();
+        row.resize(self.vocab.len(), 0.0);
+        for t in doc {
+            if let Some(&i) = self.index.get(t) {
+                row[i] += 1.0;
+            }
+        }
+        let mut norm = 0.0;
+        for (x, idf) in row.iter_mut().zip(&self.idf) {
+            *x *= idf;
+            norm += *x * *x;
+        }
+        if norm > 0.0 {
+            let norm = norm.sqrt();
+            row.iter_mut().for_each(|x| *x /= norm);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse;
+
+    #[test]
+    fn flag_spellings_meet() {
+        let a = command_tokens(&parse("rm -rf /tmp/x"));
+        assert_eq!(a, command_tokens(&parse("rm -fr /tmp/x")));
+        assert_eq!(a, command_tokens(&parse("rm -r -f /tmp/x")));
+        assert_eq!(a, vec![vec!["rm", "-f", "-r", "<abs>"]]);
+        assert_eq!(command_tokens(&parse("sudo rm -rf ~")), vec![vec!["^sudo", "rm", "-f", "-r", "<home>"]]);
+    }
+
+    #[test]
+    fn paths_and_values_become_classes() {
+        assert_eq!(word_class("/"), "<root>");
+        assert_eq!(word_class("$HOME"), "<home>");
+        assert_eq!(word_class("~/.ssh/id_rsa"), "<home>/.ssh");
+        assert_eq!(word_class("/home/bob/src/app"), "<home>/...");
+        assert_eq!(word_class("/dev/sda1"), "<disk>");
+        assert_eq!(word_class("/etc/passwd"), "<sys>/etc/...");
+        assert_eq!(word_class("https://x.io/a.sh"), "<url>");
+        assert_eq!(word_class("src/main.rs"), "<rel>");
+        assert_eq!(word_class("Main"), "main");
+        assert_eq!(word_class("42"), "<num>");
+        assert_eq!(word_class("*"), "<here>");
+    }
+
+    #[test]
+    fn pipelines_and_ngrams() {
+        let p = parse("curl -fsSL https://x | sudo bash");
+        let toks = command_tokens(&p);
+        assert_eq!(toks[1], vec!["|curl", "^sudo", "bash"]);
+        let grams = ngrams(&p);
+        assert!(grams.contains(&"|curl ^sudo bash".to_string()));
+        assert!(grams.contains(&"curl -f".to_string()));
+    }
+
+    #[test]
+    fn tfidf_rows_are_normalised_and_capped() {
+        let docs: Vec<Vec<String>> = ["rm -rf /", "ls -la", "ls", "git push -f"].iter().map(|l| ngrams(&parse(l))).collect();
+        let v = Vectorizer::fit(&docs, 5);
+        assert_eq!(v.width(), 5);
+        let mut row = Vec::new();
+        v.transform_into(&ngrams(&parse("ls -la")), &mut row);
+        let norm: f64 = row.iter().map(|x| x * x).sum();
+        assert!((norm - 1.0).abs() < 1e-9, "{row:?}");
+        v.transform_into(&ngrams(&parse("zzz")), &mut row);
+        assert!(row.iter().all(|x| *x == 0.0));
+    }
+}
