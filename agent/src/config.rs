@@ -64,9 +64,9 @@ pub fn defaults() -> Table {
 
         [model]
         trees = 200
-        max_depth = 10
+        max_depth = 25
         max_features = 500
-        features_per_split = 0
+        features_per_split = 40
         seed = 7
         threads = 0
     "#;

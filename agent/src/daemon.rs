@@ -59,6 +59,18 @@ pub fn run(paths: &Paths, config: &Config, opts: &StartOptions) -> Result<(), Da
 
     let store = Store::open(&paths.db)?;
     let open = store.open_events(vigil::now_ms() - 7 * 24 * 3600 * 1000)?;
+    let scorer = Arc::new(crate::score::Scorer::new(config.score.clone()));
+    match store.current_model() {
+        Ok(Some((version, trained_at, _, blob))) => match crate::model::Model::from_bytes(&blob) {
+            Ok(model) => {
+                scorer.set_model(Some(Arc::new(crate::score::Current { model, version, trained_at })));
+                tracing::info!(version, "model loaded");
+            }
+            Err(e) => tracing::error!("model v{version} is unreadable ({e}); scoring with rules only until a retrain"),
+        },
+        Ok(None) => train_first_model(paths, config, scorer.clone()),
+        Err(e) => tracing::error!("cannot read the current model: {e}"),
+    }
     let (journal, replay) = Journal::open(&paths.journal_dir)?;
     for p in &replay.problems {
         tracing::warn!("journal: {p}");
@@ -71,7 +83,6 @@ pub fn run(paths: &Paths, config: &Config, opts: &StartOptions) -> Result<(), Da
         max_delay: Duration::from_millis(config.capture.batch_max_delay_ms),
     };
     let (writer, writer_thread) = Writer::start(store, journal, replay, limits);
-    let scorer = Arc::new(crate::score::Scorer::new(config.score.clone()));
     let capture = Capture::new(writer.clone(), scorer, hostname(), open);
     capture.ingest_spool(&paths.spool);
 
@@ -146,6 +157,38 @@ async fn shutdown_signal(agent: Arc<Agent>) {
         _ = term.recv() => tracing::info!("SIGTERM"),
         _ = int.recv() => tracing::info!("SIGINT"),
         _ = agent.stop_requested.notified() => tracing::info!("stop requested"),
+    }
+}
+
+/// Trains model v1 from the bootstrap corpus on a thread of its own; capture goes on
+/// meanwhile, and scores say rules-only (`unknown`) until it is ready.
+fn train_first_model(paths: &Paths, config: &Config, scorer: Arc<crate::score::Scorer>) {
+    let (db, params) = (paths.db.clone(), config.model.clone());
+    let spawned = std::thread::Builder::new().name("vigil-train-v1".into()).spawn(move || {
+        let examples = crate::learn::bootstrap_examples();
+        let (model, mut report) = match crate::learn::train_with_report(&examples, &params, 0) {
+            Ok(r) => r,
+            Err(e) => return tracing::error!("training model v1 failed: {e}"),
+        };
+        let stored = Store::open(&db).and_then(|mut s| {
+            let blob = model.to_bytes().map_err(|e| StoreError::Invalid(e.to_string()))?;
+            let json = serde_json::to_string(&report).unwrap_or_default();
+            let version = s.insert_model(report.n_train, &json, &blob, true, Some("bootstrap corpus"))?;
+            report.model_version = version;
+            // Keep the stored report's version right.
+            s.update_model_metrics(version, &serde_json::to_string(&report).unwrap_or_default())?;
+            Ok(version)
+        });
+        match stored {
+            Ok(version) => {
+                tracing::info!(version, accuracy = report.accuracy, seconds = report.train_seconds, "model v1 trained from the bootstrap corpus");
+                scorer.set_model(Some(Arc::new(crate::score::Current { model, version, trained_at: vigil::now_ms() })));
+            }
+            Err(e) => tracing::error!("cannot store model v1: {e}"),
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start training: {e}");
     }
 }
 

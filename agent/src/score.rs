@@ -36,6 +36,8 @@ pub struct Current {
     pub model: Model,
     /// Its version in the store.
     pub version: i64,
+    /// When it was trained (ms since the epoch).
+    pub trained_at: i64,
 }
 
 /// Scores commands; the model and the labels can be swapped while it is in use.

@@ -105,7 +105,7 @@ impl Agent {
                         labels: 0,
                         label_errors: Vec::new(),
                         model_version: self.capture.scorer().model().map(|m| m.version),
-                        trained_at: None,
+                        trained_at: self.capture.scorer().model().map(|m| m.trained_at),
                         uptime_secs: self.started.elapsed().as_secs(),
                     }),
                     Err(e) => internal(e),

@@ -28,6 +28,16 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX events_started_at ON events(started_at);
     CREATE INDEX events_session ON events(session, started_at);",
+    // 2: models, every version kept with its report
+    "CREATE TABLE models (
+        version    INTEGER PRIMARY KEY,
+        created_at INTEGER NOT NULL,
+        n_train    INTEGER NOT NULL,
+        metrics    TEXT NOT NULL,
+        blob       BLOB NOT NULL,
+        current    INTEGER NOT NULL DEFAULT 0,
+        note       TEXT
+    );",
 ];
 
 /// The schema version this binary writes.
@@ -65,6 +75,9 @@ pub enum StoreError {
     /// Any other SQLite failure.
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A value could not be stored.
+    #[error("cannot store: {0}")]
+    Invalid(String),
 }
 
 impl StoreError {
@@ -74,6 +87,9 @@ impl StoreError {
             if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
     }
 }
+
+/// A stored model: version, created_at (ms), report JSON, serialized model.
+pub type StoredModel = (i64, i64, String, Vec<u8>);
 
 /// A connection to the store.
 pub struct Store {
@@ -183,6 +199,36 @@ impl Store {
         )?;
         let rows = stmt.query_map([since_ms], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Stores a model with its report (JSON) and returns its version. With `make_current`, it
+    /// becomes the one in use, in the same transaction.
+    pub fn insert_model(&mut self, n_train: usize, metrics_json: &str, blob: &[u8], make_current: bool, note: Option<&str>) -> Result<i64, StoreError> {
+        let tx = self.conn.transaction()?;
+        if make_current {
+            tx.execute("UPDATE models SET current = 0 WHERE current = 1", [])?;
+        }
+        tx.execute(
+            "INSERT INTO models (created_at, n_train, metrics, blob, current, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![vigil::now_ms(), n_train as i64, metrics_json, blob, make_current, note],
+        )?;
+        let version = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(version)
+    }
+
+    /// Replaces a model's stored report.
+    pub fn update_model_metrics(&mut self, version: i64, metrics_json: &str) -> Result<(), StoreError> {
+        self.conn.execute("UPDATE models SET metrics = ?2 WHERE version = ?1", params![version, metrics_json])?;
+        Ok(())
+    }
+
+    /// The model in use.
+    pub fn current_model(&self) -> Result<Option<StoredModel>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT version, created_at, metrics, blob FROM models WHERE current = 1", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .optional()?)
     }
 
     /// The stored event with this key, if any.

@@ -35,7 +35,7 @@ pub fn score(mut args: Args) -> Result<ExitCode, UsageError> {
         words.push(w);
     }
     words.extend(args.finish()?);
-    if stdin == !words.is_empty() {
+    if stdin != words.is_empty() {
         return Err(UsageError("give a command, or --stdin (not both)".into()));
     }
     let paths = match paths() {

@@ -24,6 +24,7 @@ fn main() {
         "hooks" => hooks(number("--commands", 2000), number("--rounds", 3)),
         "ingest" => ingest(number("--events", 200_000), number("--clients", 8)),
         "memory" => memory(number("--events", 1_000_000)),
+        "train" => train_bench(number("--m", 40), number("--depth", 25), number("--trees", 200), number("--vocab", 500)),
         "shellfirm" => shellfirm(args.windows(2).find(|w| w[0] == "--tsv").map(|w| w[1].clone())),
         _ => {
             eprintln!("usage: vigil-bench <hooks|ingest|memory|shellfirm> [--commands N] [--events N] [--clients N] [--tsv PATH]");
@@ -323,4 +324,52 @@ fn shellfirm(tsv: Option<String>) {
     for m in missed {
         println!("  {m}");
     }
+}
+
+/// Time and quality of training the bootstrap model.
+fn train_bench(m: usize, depth: usize, trees: usize, vocab: usize) {
+    let examples = vigil_agent::learn::bootstrap_examples();
+    let params = vigil_agent::model::ModelParams { features_per_split: m, max_depth: depth as u16, trees, max_features: vocab, ..Default::default() };
+    println!("trees {trees}, max depth {depth}, vocabulary {vocab}, features per split {}", if m == 0 { "a third".to_string() } else { m.to_string() });
+    let t = Instant::now();
+    let (model, report) = vigil_agent::learn::train_with_report(&examples, &params, 0).expect("train");
+    println!("v1: fitted on {} of {} examples in {:.2} s; held-out {}: accuracy {:.3}, macro F1 {:.3}", report.n_train, examples.len(), t.elapsed().as_secs_f64(), report.n_test, report.accuracy, report.macro_f1());
+    println!("  held-out per class {}", serde_json::to_string(&report.per_class).unwrap_or_default());
+    let hand = std::fs::read_to_string("tests/data/handwritten.tsv").map(|t| vigil_agent::learn::parse_tsv(&t)).unwrap_or_default();
+    if !hand.is_empty() {
+        let (confusion, accuracy, per_class) = vigil_agent::learn::evaluate(&model, &hand);
+        println!("  hand-written set ({} commands), model alone: accuracy {accuracy:.3} confusion {confusion:?}", hand.len());
+        println!("  per class {}", serde_json::to_string(&per_class).unwrap_or_default());
+        // The whole scorer: rules first, then the model (unknown counts as not unsafe).
+        let scorer = vigil_agent::score::Scorer::new(Default::default());
+        scorer.set_model(Some(std::sync::Arc::new(vigil_agent::score::Current { model: vigil_agent::model::Model::from_bytes(&model.to_bytes().expect("bytes")).expect("copy"), version: 1, trained_at: 0 })));
+        let mut c = [[0u64; 2]; 2];
+        let mut unknown = 0;
+        for e in &hand {
+            let r = scorer.score(&e.command);
+            unknown += usize::from(r.label == vigil::protocol::Label::Unknown);
+            let predicted = r.p_unsafe.unwrap_or(0.0) >= 0.5;
+            c[usize::from(e.unsafe_)][usize::from(predicted)] += 1;
+        }
+        let acc = (c[0][0] + c[1][1]) as f64 / hand.len() as f64;
+        let p = c[1][1] as f64 / (c[1][1] + c[0][1]).max(1) as f64;
+        let r = c[1][1] as f64 / (c[1][1] + c[1][0]).max(1) as f64;
+        let ps = c[0][0] as f64 / (c[0][0] + c[1][0]).max(1) as f64;
+        let rs = c[0][0] as f64 / (c[0][0] + c[0][1]).max(1) as f64;
+        println!("  hand-written set, rules then model: accuracy {acc:.3}; unsafe P {p:.3} R {r:.3} F1 {:.3}; safe P {ps:.3} R {rs:.3} F1 {:.3}; confusion {c:?}; {unknown} labelled unknown", 2.0 * p * r / (p + r), 2.0 * ps * rs / (ps + rs));
+    }
+    let bytes = model.to_bytes().expect("serialize");
+    let t = Instant::now();
+    let back = vigil_agent::model::Model::from_bytes(&bytes).expect("load");
+    println!("model size {:.1} KiB, load {:.1} ms", bytes.len() as f64 / 1024.0, t.elapsed().as_secs_f64() * 1e3);
+    let lines: Vec<&str> = vigil_agent::learn::BOOTSTRAP.lines().filter_map(|l| l.split_once('\t').map(|x| x.1)).take(2000).collect();
+    let scorer = vigil_agent::score::Scorer::new(Default::default());
+    scorer.set_model(Some(std::sync::Arc::new(vigil_agent::score::Current { model: back, version: 1, trained_at: 0 })));
+    for probe in ["rm -rf build", "git push origin main", "ls -la", "terraform apply", "rm -rf ~/Documents", "docker rmi -f nginx"] {
+        print!("{probe}: {:.2}  ", scorer.score(probe).p_unsafe.unwrap_or(-1.0));
+    }
+    println!();
+    let mut lat: Vec<Duration> = lines.iter().map(|l| { let t = Instant::now(); std::hint::black_box(scorer.score(l)); t.elapsed() }).collect();
+    lat.sort();
+    println!("scoring in process (parse + rules + model): p50 {:.0} µs, p99 {:.0} µs over {} commands", pct(&lat, 0.5), pct(&lat, 0.99), lat.len());
 }
