@@ -303,20 +303,27 @@ fn shellfirm(tsv: Option<String>) {
         eprintln!("cannot read {path}: {e} (pass --tsv PATH)");
         std::process::exit(1)
     });
+    // As a fresh install: rules, then model v1 trained from the bootstrap corpus.
+    let (model, _) = vigil_agent::learn::train_with_report(&vigil_agent::learn::bootstrap_examples(), &Default::default(), 0).expect("train");
+    let scorer = vigil_agent::score::Scorer::new(Default::default());
+    scorer.set_model(Some(std::sync::Arc::new(vigil_agent::score::Current { model, version: 1, trained_at: 0 })));
     let mut groups: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
     let mut missed = Vec::new();
+    let mut by_rules = 0;
     for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
         let Some((group, command)) = line.split_once('\t') else { continue };
-        let hit = vigil_agent::rules::check(command).is_some();
+        by_rules += usize::from(vigil_agent::rules::check(command).is_some());
+        let r = scorer.score(command);
+        let hit = r.label == vigil::protocol::Label::Unsafe;
         let e = groups.entry(group.to_string()).or_default();
         e.0 += 1;
         e.1 += usize::from(hit);
         if !hit {
-            missed.push(format!("{group}\t{command}"));
+            missed.push(format!("{group}\t{command}\t{} {:.2}", r.label.as_str(), r.p_unsafe.unwrap_or(0.0)));
         }
     }
     let (total, caught) = groups.values().fold((0, 0), |(t, c), (a, b)| (t + a, c + b));
-    println!("shellfirm Critical/High commands labelled unsafe: {caught}/{total} = {:.1}%", 100.0 * caught as f64 / total as f64);
+    println!("shellfirm Critical/High commands labelled unsafe by a fresh install: {caught}/{total} = {:.1}% (rules alone: {by_rules})", 100.0 * caught as f64 / total as f64);
     for (g, (n, c)) in &groups {
         println!("  {g:<12} {c:>4}/{n:<4} {:>5.1}%", 100.0 * *c as f64 / *n as f64);
     }
