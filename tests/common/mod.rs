@@ -68,6 +68,9 @@ impl Env {
         // vigil refuses a socket folder open to others, as it should.
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).expect("chmod 700");
+        // Every agent trains model v1 at its first start; a small forest keeps the many
+        // short-lived test agents from competing with the shells for the CPU.
+        std::fs::write(dir.path().join("config.toml"), "[model]\ntrees = 20\n").expect("config.toml");
         Env { dir, agents: Vec::new() }
     }
 
