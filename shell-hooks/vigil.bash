@@ -24,7 +24,8 @@ __vigil_running=0    # 1 while a recorded command runs
 __vigil_exit=0       # status of the person's last command, as the DEBUG trap saw it
 __vigil_t0=
 __vigil_histnum=
-VIGIL_PROMPT_SEGMENT=
+# Exported, so that prompt tools run as programs (starship) can show it.
+export VIGIL_PROMPT_SEGMENT=
 
 # A private in-memory folder (tmpfs) for the current command line. Capturing a builtin's
 # output with $(...) costs a fork; a builtin with a redirection runs in the shell itself. So

@@ -15,7 +15,8 @@ set -g __vigil_bin __VIGIL_BIN__
 set -g __vigil_session fish-$fish_pid-(random)(random)(random)
 set -g __vigil_seq 0
 set -g __vigil_running 0
-set -g VIGIL_PROMPT_SEGMENT ''
+# Exported, so that prompt tools run as programs (starship) can show it.
+set -gx VIGIL_PROMPT_SEGMENT ''
 
 function __vigil_preexec --on-event fish_preexec
     set -l cmd $argv[1]
@@ -41,11 +42,11 @@ function __vigil_postexec --on-event fish_postexec
     if test "$__vigil_running" = 1
         set -g __vigil_running 0
         if test -x "$__vigil_bin"
-            set -g VIGIL_PROMPT_SEGMENT ("$__vigil_bin" hook end --shell fish --session "$__vigil_session" \
+            set -gx VIGIL_PROMPT_SEGMENT ("$__vigil_bin" hook end --shell fish --session "$__vigil_session" \
                 --seq "$__vigil_seq" --exit "$s" --duration-ms "$CMD_DURATION" 2>/dev/null | string collect)
         end
     else
-        set -g VIGIL_PROMPT_SEGMENT ''
+        set -gx VIGIL_PROMPT_SEGMENT ''
     end
 end
 

@@ -18,7 +18,8 @@ typeset -g __vigil_session="zsh-$$-${EPOCHSECONDS:-$SECONDS}-$RANDOM$RANDOM"
 typeset -gi __vigil_seq=0 __vigil_running=0
 typeset -g __vigil_t0=''
 typeset -g __vigil_rprompt_seg=''
-typeset -g VIGIL_PROMPT_SEGMENT=''
+# Exported, so that prompt tools run as programs (starship) can show it.
+typeset -gx VIGIL_PROMPT_SEGMENT=''
 
 __vigil_preexec() {
     emulate -L zsh
