@@ -38,9 +38,13 @@ fn warns_runs_and_shows(shell: &str) {
     assert_eq!(risky["p_unsafe"], 1.0);
     // A warning-free run with VIGIL_WARN=0.
     drop(sh);
-    let mut quiet = Shell::start(&env, shell, &[("VIGIL_WARN", "0")], "");
+    let mut quiet = Shell::start(&env, shell, &[("VIGIL_WARN", "0"), ("VIGIL_PROMPT", "0")], "");
     let out = quiet.run("git push --force origin main; echo ran");
     assert!(!out.contains("vigil:") && out.contains("ran"), "{shell}: VIGIL_WARN=0 must silence warnings: {out:?}");
+    // VIGIL_PROMPT=0: the prompt is left alone, the segment is only in the variable.
+    let next = quiet.run("echo \"seg=[$VIGIL_PROMPT_SEGMENT]\"");
+    assert!(!format!("{out}{next}").contains("100%\u{1b}[0m \u{1b}"), "{shell}: VIGIL_PROMPT=0 must leave the prompt alone: {next:?}");
+    assert!(next.contains("seg=[") && next.contains("100%"), "{shell}: the segment stays available in $VIGIL_PROMPT_SEGMENT: {next:?}");
     quiet.exit();
 }
 
