@@ -17,6 +17,8 @@ pub struct Config {
     pub score: crate::score::ScoreConfig,
     /// How the model is built.
     pub model: crate::model::ModelParams,
+    /// When the model is retrained.
+    pub learn: crate::learn::LearnConfig,
 }
 
 /// `[capture]`
@@ -69,6 +71,12 @@ pub fn defaults() -> Table {
         features_per_split = 40
         seed = 7
         threads = 0
+
+        [learn]
+        retrain_delay_secs = 30
+        retrain_min_interval_secs = 300
+        personal_weight = 5.0
+        guard_margin = 0.05
     "#;
     text.parse().unwrap_or_default()
 }
@@ -178,6 +186,7 @@ mod tests {
         assert_eq!(c.agent.log_level, "info");
         assert_eq!(c.score, crate::score::ScoreConfig::default());
         assert_eq!(c.model, crate::model::ModelParams::default());
+        assert_eq!(c.learn, crate::learn::LearnConfig::default());
     }
 
     #[test]

@@ -68,7 +68,7 @@ pub fn run(paths: &Paths, config: &Config, opts: &StartOptions) -> Result<(), Da
             }
             Err(e) => tracing::error!("model v{version} is unreadable ({e}); scoring with rules only until a retrain"),
         },
-        Ok(None) => train_first_model(paths, config, scorer.clone()),
+        Ok(None) => tracing::info!("no model yet: training v1 from the bootstrap corpus in the background"),
         Err(e) => tracing::error!("cannot read the current model: {e}"),
     }
     let (journal, replay) = Journal::open(&paths.journal_dir)?;
@@ -83,11 +83,30 @@ pub fn run(paths: &Paths, config: &Config, opts: &StartOptions) -> Result<(), Da
         max_delay: Duration::from_millis(config.capture.batch_max_delay_ms),
     };
     let (writer, writer_thread) = Writer::start(store, journal, replay, limits);
+    let learner = crate::learn::Learner::new(paths.db.clone(), paths.labels.clone(), config.model.clone(), config.learn.clone(), scorer.clone());
+    learner.reload_labels();
+    let _ = std::fs::create_dir_all(&paths.config_dir);
+    let watched = {
+        let l = learner.clone();
+        crate::labels::watch(&paths.labels, Duration::from_millis(200), move || l.reload_labels())
+    };
+    let _watcher = match watched {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::error!("cannot watch {}: {e}; label changes apply at the next start", paths.labels.display());
+            None
+        }
+    };
+    let scheduler = {
+        let l = learner.clone();
+        std::thread::Builder::new().name("vigil-learn".into()).spawn(move || l.run()).map_err(DaemonError::Runtime)?
+    };
     let capture = Capture::new(writer.clone(), scorer, hostname(), open);
     capture.ingest_spool(&paths.spool);
 
     let agent = Arc::new(Agent::new(
         capture,
+        learner.clone(),
         paths.socket.clone(),
         paths.db.clone(),
         config.agent.max_connections.max(1),
@@ -101,7 +120,10 @@ pub fn run(paths: &Paths, config: &Config, opts: &StartOptions) -> Result<(), Da
         .build()
         .map_err(DaemonError::Runtime)?;
     let served = runtime.block_on(serve(paths, agent.clone(), config.capture.spool_poll_secs));
-    // Whatever happened, commit what was accepted before saying goodbye.
+    // Whatever happened, commit what was accepted before saying goodbye. A training under
+    // way is not waited for: its model would be stored by a process that is leaving.
+    learner.close();
+    drop(scheduler);
     writer.close();
     if writer_thread.join().is_err() {
         tracing::error!("the writer thread panicked; unflushed events stay in the journal");
@@ -157,38 +179,6 @@ async fn shutdown_signal(agent: Arc<Agent>) {
         _ = term.recv() => tracing::info!("SIGTERM"),
         _ = int.recv() => tracing::info!("SIGINT"),
         _ = agent.stop_requested.notified() => tracing::info!("stop requested"),
-    }
-}
-
-/// Trains model v1 from the bootstrap corpus on a thread of its own; capture goes on
-/// meanwhile, and scores say rules-only (`unknown`) until it is ready.
-fn train_first_model(paths: &Paths, config: &Config, scorer: Arc<crate::score::Scorer>) {
-    let (db, params) = (paths.db.clone(), config.model.clone());
-    let spawned = std::thread::Builder::new().name("vigil-train-v1".into()).spawn(move || {
-        let examples = crate::learn::bootstrap_examples();
-        let (model, mut report) = match crate::learn::train_with_report(&examples, &params, 0) {
-            Ok(r) => r,
-            Err(e) => return tracing::error!("training model v1 failed: {e}"),
-        };
-        let stored = Store::open(&db).and_then(|mut s| {
-            let blob = model.to_bytes().map_err(|e| StoreError::Invalid(e.to_string()))?;
-            let json = serde_json::to_string(&report).unwrap_or_default();
-            let version = s.insert_model(report.n_train, &json, &blob, true, Some("bootstrap corpus"))?;
-            report.model_version = version;
-            // Keep the stored report's version right.
-            s.update_model_metrics(version, &serde_json::to_string(&report).unwrap_or_default())?;
-            Ok(version)
-        });
-        match stored {
-            Ok(version) => {
-                tracing::info!(version, accuracy = report.accuracy, seconds = report.train_seconds, "model v1 trained from the bootstrap corpus");
-                scorer.set_model(Some(Arc::new(crate::score::Current { model, version, trained_at: vigil::now_ms() })));
-            }
-            Err(e) => tracing::error!("cannot store model v1: {e}"),
-        }
-    });
-    if let Err(e) = spawned {
-        tracing::error!("cannot start training: {e}");
     }
 }
 

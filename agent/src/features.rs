@@ -163,22 +163,25 @@ pub struct Vectorizer {
 
 impl Vectorizer {
     /// Keeps the `max_features` terms most frequent across the documents (as scikit-learn's
-    /// `max_features` does), with idf = ln((1 + n) / (1 + df)) + 1.
-    pub fn fit(docs: &[Vec<String>], max_features: usize) -> Vectorizer {
-        let mut tf: HashMap<&str, (u64, u64)> = HashMap::new();
-        for doc in docs {
+    /// `max_features` does), with idf = ln((1 + n) / (1 + df)) + 1. Each document's terms
+    /// count `weight` times towards that frequency, so that the words of the person's own
+    /// labels (weighted up) make the vocabulary even when the corpus outnumbers them.
+    pub fn fit(docs: &[Vec<String>], weights: &[f64], max_features: usize) -> Vectorizer {
+        let mut tf: HashMap<&str, (f64, u64)> = HashMap::new();
+        for (i, doc) in docs.iter().enumerate() {
+            let w = weights.get(i).copied().unwrap_or(1.0);
             let mut seen = std::collections::HashSet::new();
             for t in doc {
                 let e = tf.entry(t.as_str()).or_default();
-                e.0 += 1;
+                e.0 += w;
                 if seen.insert(t.as_str()) {
                     e.1 += 1;
                 }
             }
         }
-        let mut terms: Vec<(&str, u64, u64)> = tf.into_iter().map(|(t, (n, df))| (t, n, df)).collect();
+        let mut terms: Vec<(&str, f64, u64)> = tf.into_iter().map(|(t, (n, df))| (t, n, df)).collect();
         // Most frequent first; ties by name, so that fitting is deterministic.
-        terms.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        terms.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
         terms.truncate(max_features);
         terms.sort_by(|a, b| a.0.cmp(b.0));
         let n = docs.len() as f64;
@@ -262,7 +265,7 @@ mod tests {
     #[test]
     fn tfidf_rows_are_normalised_and_capped() {
         let docs: Vec<Vec<String>> = ["rm -rf /", "ls -la", "ls", "git push -f"].iter().map(|l| ngrams(&parse(l))).collect();
-        let v = Vectorizer::fit(&docs, 5);
+        let v = Vectorizer::fit(&docs, &[1.0; 4], 5);
         assert_eq!(v.width(), 5);
         let mut row = Vec::new();
         v.transform_into(&ngrams(&parse("ls -la")), &mut row);

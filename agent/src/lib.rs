@@ -6,6 +6,7 @@ pub mod config;
 pub mod daemon;
 pub mod features;
 pub mod journal;
+pub mod labels;
 pub mod learn;
 pub mod lock;
 pub mod model;

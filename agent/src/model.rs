@@ -91,7 +91,8 @@ impl Model {
             return Err(ModelError::OneClass { safe: examples.len() - n_unsafe, unsafe_: n_unsafe });
         }
         let docs: Vec<Vec<String>> = examples.iter().map(|e| ngrams(&parse(&e.command))).collect();
-        let vectorizer = Vectorizer::fit(&docs, params.max_features.max(1));
+        let weights: Vec<f64> = examples.iter().map(|e| e.weight).collect();
+        let vectorizer = Vectorizer::fit(&docs, &weights, params.max_features.max(1));
         let mut rows = Vec::with_capacity(docs.len());
         let mut row = Vec::new();
         for d in &docs {

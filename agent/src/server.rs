@@ -33,15 +33,18 @@ pub struct Agent {
     pub idle_timeout: Duration,
     /// Signalled when a client asks the agent to stop.
     pub stop_requested: Notify,
+    /// Labels and models.
+    pub learner: Arc<crate::learn::Learner>,
     started: Instant,
     reader: Mutex<Option<Store>>,
 }
 
 impl Agent {
     /// Builds the shared state.
-    pub fn new(capture: Capture, socket: PathBuf, db: PathBuf, max_connections: usize, idle_timeout: Duration) -> Agent {
+    pub fn new(capture: Capture, learner: Arc<crate::learn::Learner>, socket: PathBuf, db: PathBuf, max_connections: usize, idle_timeout: Duration) -> Agent {
         Agent {
             capture,
+            learner,
             socket,
             db,
             max_connections,
@@ -91,6 +94,7 @@ impl Agent {
             }
             Request::Status => {
                 let (pending, journal_bytes) = self.capture.writer().backlog();
+                let learn = self.learner.status();
                 match self.read(|s| s.count()).await {
                     Ok(events) => Response::Status(StatusReport {
                         pid: std::process::id(),
@@ -102,8 +106,9 @@ impl Agent {
                         pending,
                         journal_bytes,
                         storage_error: self.capture.writer().last_error(),
-                        labels: 0,
-                        label_errors: Vec::new(),
+                        labels: learn.labels,
+                        label_errors: learn.errors,
+                        last_training: learn.last_training,
                         model_version: self.capture.scorer().model().map(|m| m.version),
                         trained_at: self.capture.scorer().model().map(|m| m.trained_at),
                         uptime_secs: self.started.elapsed().as_secs(),
@@ -114,6 +119,30 @@ impl Agent {
             Request::Shutdown => {
                 self.stop_requested.notify_one();
                 Response::Ok
+            }
+            Request::Train => {
+                let learner = self.learner.clone();
+                match tokio::task::spawn_blocking(move || learner.train_now("vigil train")).await {
+                    Ok(Ok((report, current))) => Response::Report { json: serde_json::to_string(&report).unwrap_or_default(), current },
+                    Ok(Err(e)) => internal(e.to_string()),
+                    Err(e) => internal(e.to_string()),
+                }
+            }
+            Request::Models => match self.read(|s| s.list_models()).await {
+                Ok(rows) => Response::Models(
+                    rows.into_iter()
+                        .map(|m| vigil::protocol::ModelInfo { version: m.version, created_at: m.created_at, n_train: m.n_train, current: m.current, note: m.note, report: m.metrics })
+                        .collect(),
+                ),
+                Err(e) => internal(e),
+            },
+            Request::Rollback { version } => {
+                let learner = self.learner.clone();
+                match tokio::task::spawn_blocking(move || learner.rollback(version)).await {
+                    Ok(Ok(())) => Response::Ok,
+                    Ok(Err(e)) => internal(e.to_string()),
+                    Err(e) => internal(e.to_string()),
+                }
             }
             Request::Score { commands } => {
                 let scorer = self.capture.scorer().clone();

@@ -38,6 +38,15 @@ const MIGRATIONS: &[&str] = &[
         current    INTEGER NOT NULL DEFAULT 0,
         note       TEXT
     );",
+    // 3: the person's labels, as last read from the label file; what each model was trained on
+    "CREATE TABLE labels (
+        command    TEXT PRIMARY KEY,
+        label      TEXT NOT NULL,
+        line       INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    ALTER TABLE models ADD COLUMN labels_fingerprint TEXT;",
 ];
 
 /// The schema version this binary writes.
@@ -90,6 +99,25 @@ impl StoreError {
 
 /// A stored model: version, created_at (ms), report JSON, serialized model.
 pub type StoredModel = (i64, i64, String, Vec<u8>);
+
+/// A model version as listed (without its blob).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelRow {
+    /// Version.
+    pub version: i64,
+    /// When it was trained (ms).
+    pub created_at: i64,
+    /// Training examples.
+    pub n_train: i64,
+    /// Whether it is in use.
+    pub current: bool,
+    /// Why it was made, or why it was not made current.
+    pub note: Option<String>,
+    /// Its report, JSON.
+    pub metrics: String,
+    /// Fingerprint of the labels it was trained with.
+    pub labels_fingerprint: Option<String>,
+}
 
 /// A connection to the store.
 pub struct Store {
@@ -203,14 +231,14 @@ impl Store {
 
     /// Stores a model with its report (JSON) and returns its version. With `make_current`, it
     /// becomes the one in use, in the same transaction.
-    pub fn insert_model(&mut self, n_train: usize, metrics_json: &str, blob: &[u8], make_current: bool, note: Option<&str>) -> Result<i64, StoreError> {
+    pub fn insert_model(&mut self, n_train: usize, metrics_json: &str, blob: &[u8], make_current: bool, note: Option<&str>, labels_fingerprint: Option<&str>) -> Result<i64, StoreError> {
         let tx = self.conn.transaction()?;
         if make_current {
             tx.execute("UPDATE models SET current = 0 WHERE current = 1", [])?;
         }
         tx.execute(
-            "INSERT INTO models (created_at, n_train, metrics, blob, current, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![vigil::now_ms(), n_train as i64, metrics_json, blob, make_current, note],
+            "INSERT INTO models (created_at, n_train, metrics, blob, current, note, labels_fingerprint) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![vigil::now_ms(), n_train as i64, metrics_json, blob, make_current, note, labels_fingerprint],
         )?;
         let version = tx.last_insert_rowid();
         tx.commit()?;
@@ -223,12 +251,115 @@ impl Store {
         Ok(())
     }
 
+    /// The labels fingerprint of the model in use.
+    pub fn current_labels_fingerprint(&self) -> Result<Option<String>, StoreError> {
+        Ok(self.conn.query_row("SELECT labels_fingerprint FROM models WHERE current = 1", [], |r| r.get(0)).optional()?.flatten())
+    }
+
     /// The model in use.
     pub fn current_model(&self) -> Result<Option<StoredModel>, StoreError> {
         Ok(self
             .conn
             .query_row("SELECT version, created_at, metrics, blob FROM models WHERE current = 1", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
             .optional()?)
+    }
+
+    /// Every model version, newest first.
+    pub fn list_models(&self) -> Result<Vec<ModelRow>, StoreError> {
+        let mut stmt = self.conn.prepare("SELECT version, created_at, n_train, current, note, metrics, labels_fingerprint FROM models ORDER BY version DESC")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(ModelRow {
+                version: r.get(0)?,
+                created_at: r.get(1)?,
+                n_train: r.get(2)?,
+                current: r.get(3)?,
+                note: r.get(4)?,
+                metrics: r.get(5)?,
+                labels_fingerprint: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Makes `version` the model in use; returns its stored form, or `None` if there is no
+    /// such version.
+    pub fn set_current(&mut self, version: i64) -> Result<Option<StoredModel>, StoreError> {
+        let tx = self.conn.transaction()?;
+        let found: Option<StoredModel> = tx
+            .query_row("SELECT version, created_at, metrics, blob FROM models WHERE version = ?1", [version], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .optional()?;
+        if found.is_some() {
+            tx.execute("UPDATE models SET current = (version = ?1)", [version])?;
+        }
+        tx.commit()?;
+        Ok(found)
+    }
+
+    /// Replaces the stored labels with `labels` (command, label, line), in one transaction.
+    pub fn sync_labels(&mut self, labels: &[(String, String, u64)], fingerprint: &str) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        let now = vigil::now_ms();
+        tx.execute("CREATE TEMP TABLE IF NOT EXISTS incoming (command TEXT PRIMARY KEY, label TEXT, line INTEGER)", [])?;
+        tx.execute("DELETE FROM incoming", [])?;
+        {
+            let mut ins = tx.prepare("INSERT OR REPLACE INTO incoming (command, label, line) VALUES (?1, ?2, ?3)")?;
+            for (c, l, line) in labels {
+                ins.execute(params![c, l, *line as i64])?;
+            }
+        }
+        tx.execute("DELETE FROM labels WHERE command NOT IN (SELECT command FROM incoming)", [])?;
+        // updated_at changes only where the label or its line did.
+        tx.execute(
+            "INSERT INTO labels (command, label, line, updated_at) SELECT command, label, line, ?1 FROM incoming WHERE true
+             ON CONFLICT(command) DO UPDATE SET label = excluded.label, line = excluded.line,
+               updated_at = CASE WHEN labels.label = excluded.label AND labels.line = excluded.line THEN labels.updated_at ELSE excluded.updated_at END",
+            [now],
+        )?;
+        tx.execute("INSERT INTO meta (key, value) VALUES ('labels_fingerprint', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value", [fingerprint])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A value of the meta table.
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    }
+
+    /// Number of stored labels.
+    pub fn label_count(&self) -> Result<u64, StoreError> {
+        Ok(self.conn.query_row("SELECT COUNT(*) FROM labels", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    /// Every event, oldest first, with the stored label of its command (for CSV export).
+    pub fn for_each_event(&self, mut f: impl FnMut(&EventRecord, Option<&str>)) -> Result<u64, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT e.id, e.session, e.shell, e.command, e.cwd, e.hostname, e.started_at, e.duration_ms, e.exit_code,
+                    e.label, e.p_unsafe, e.reason, e.model_version, l.label
+             FROM events e LEFT JOIN labels l ON l.command = e.command ORDER BY e.started_at, e.id",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut n = 0;
+        while let Some(r) = rows.next()? {
+            let e = EventRecord {
+                id: r.get(0)?,
+                session: r.get(1)?,
+                shell: r.get(2)?,
+                command: r.get(3)?,
+                cwd: r.get(4)?,
+                hostname: r.get(5)?,
+                started_at: r.get(6)?,
+                duration_ms: r.get(7)?,
+                exit_code: r.get(8)?,
+                label: r.get(9)?,
+                p_unsafe: r.get(10)?,
+                reason: r.get(11)?,
+                model_version: r.get(12)?,
+            };
+            let person: Option<String> = r.get(13)?;
+            f(&e, person.as_deref());
+            n += 1;
+        }
+        Ok(n)
     }
 
     /// The stored event with this key, if any.

@@ -6,6 +6,7 @@
 mod args;
 mod hook;
 mod init;
+mod learn;
 mod manage;
 mod score;
 mod show;
@@ -21,6 +22,10 @@ Usage:
   vigil recent [-n N] [--json]        latest commands
   vigil status [--json]               agent, store, labels and model state
   vigil score [--json] [--stdin] [CMD] score commands without recording them
+  vigil label <safe|unsafe|unknown> CMD  label a command (appends to your label file)
+  vigil train [--json]                retrain now and print the report
+  vigil models [--json]               model versions and their metrics
+  vigil rollback VERSION              make an earlier model current
   vigil agent <start|stop|status>     the agent (the hooks also start it on demand)
   vigil hook start|end ...            used by the shell hooks
   vigil --version
@@ -80,6 +85,10 @@ const COMMANDS: &[Command] = &[
     ("recent", show::RECENT_USAGE, show::recent),
     ("status", show::STATUS_USAGE, show::status),
     ("score", score::SCORE_USAGE, score::score),
+    ("label", learn::LABEL_USAGE, learn::label),
+    ("train", learn::TRAIN_USAGE, learn::train),
+    ("models", learn::MODELS_USAGE, learn::models),
+    ("rollback", learn::ROLLBACK_USAGE, learn::rollback),
     ("agent", manage::AGENT_USAGE, manage::agent),
 ];
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 
 /// Version of the frame layout and of the types below. Bump it on any change to them.
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// Largest frame either side accepts, header excluded. A command longer than this cannot be
 /// recorded; a peer announcing a larger frame is cut off without reading it.
@@ -41,6 +41,15 @@ pub enum Request {
     Score {
         /// Command lines.
         commands: Vec<String>,
+    },
+    /// Retrain now and wait; answered with [`Response::Report`].
+    Train,
+    /// List model versions; answered with [`Response::Models`].
+    Models,
+    /// Make a model version current; answered with [`Response::Ok`].
+    Rollback {
+        /// The version.
+        version: i64,
     },
 }
 
@@ -114,6 +123,16 @@ pub enum Response {
     },
     /// Scores, one per command of [`Request::Score`].
     Scores(Vec<ScoreRecord>),
+    /// A training report, as JSON (its fields are in DESIGN.md), and whether the new model
+    /// was made current.
+    Report {
+        /// The report.
+        json: String,
+        /// False when the guard held the model back.
+        current: bool,
+    },
+    /// Model versions, newest first.
+    Models(Vec<ModelInfo>),
     /// Events, newest first.
     Events(Vec<EventRecord>),
     /// Agent state.
@@ -187,6 +206,23 @@ pub struct Segment {
     pub p_unsafe: Option<f64>,
     /// Why (`rule:<id>`, `model`, ...).
     pub reason: String,
+}
+
+/// One stored model version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// Version.
+    pub version: i64,
+    /// When it was trained (ms since the epoch).
+    pub created_at: i64,
+    /// Training examples.
+    pub n_train: i64,
+    /// Whether it is in use.
+    pub current: bool,
+    /// Why it was trained, or why it was not made current.
+    pub note: Option<String>,
+    /// Its training report, JSON.
+    pub report: String,
 }
 
 /// Identity of a running agent.
@@ -293,6 +329,8 @@ pub struct StatusReport {
     pub model_version: Option<i64>,
     /// When the current model was trained (ms since the epoch).
     pub trained_at: Option<i64>,
+    /// The last training's outcome, in a line (including a guard that held a model back).
+    pub last_training: Option<String>,
     /// Seconds since the agent started.
     pub uptime_secs: u64,
 }

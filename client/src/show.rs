@@ -108,11 +108,18 @@ fn human_status(r: &StatusReport) -> String {
     }
     s.push_str(&format!("labels    {}\n", r.labels));
     for e in &r.label_errors {
-        s.push_str(&format!("  line {}: {} ({:?})\n", e.line, e.error, e.text));
+        if e.line == 0 {
+            s.push_str(&format!("  PROBLEM {}\n", e.error));
+        } else {
+            s.push_str(&format!("  line {}: {} ({:?})\n", e.line, e.error, e.text));
+        }
     }
     match r.model_version {
         Some(v) => s.push_str(&format!("model     v{v}, trained {}\n", r.trained_at.map_or("-".into(), local_time))),
         None => s.push_str("model     none yet (rules only)\n"),
+    }
+    if let Some(t) = &r.last_training {
+        s.push_str(&format!("training  {t}\n"));
     }
     s
 }
