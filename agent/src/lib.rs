@@ -4,6 +4,7 @@
 pub mod capture;
 pub mod config;
 pub mod daemon;
+pub mod dataset;
 pub mod features;
 pub mod journal;
 pub mod labels;

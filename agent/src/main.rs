@@ -12,6 +12,10 @@ vigild: the vigil agent (normally started on demand by `vigil`)
 
 Usage:
   vigild [--quiet-if-running] [--wait-lock] [--log-level LEVEL]   run in the foreground
+  vigild train --csv FILE [--json]      train from a labelled CSV (columns command, label),
+                                        80/20 stratified split; print the report
+  vigild gen-sample --count N --out F   write a synthetic labelled CSV (50% safe, 30% unsafe,
+                                        20% unknown), with the columns of `vigil export --csv`
 
 Options:
   --quiet-if-running   exit 0 without a word if an agent already runs for this home
@@ -20,8 +24,9 @@ Options:
   -V, --version        print the version
 
 Files live under $VIGIL_HOME when set (see README.md).
-Example:
+Examples:
   VIGIL_HOME=/tmp/v vigild --log-level debug
+  vigild gen-sample --count 6000 --out sample.csv && vigild train --csv sample.csv
 ";
 
 fn main() -> ExitCode {
@@ -31,7 +36,13 @@ fn main() -> ExitCode {
     let mut quiet_if_running = false;
     let mut opts = StartOptions::default();
     let mut flags = toml::Table::new();
-    let mut args = std::env::args().skip(1);
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    match argv.first().map(String::as_str) {
+        Some("train") => return tools::train(&argv[1..]),
+        Some("gen-sample") => return tools::gen_sample(&argv[1..]),
+        _ => {}
+    }
+    let mut args = argv.into_iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quiet-if-running" => quiet_if_running = true,
@@ -69,6 +80,65 @@ fn main() -> ExitCode {
         Err(e) => {
             tracing::error!("{e}");
             fail(&e.to_string())
+        }
+    }
+}
+
+/// The offline tools of the original design.
+mod tools {
+    use super::{fail, usage_error};
+    use std::process::ExitCode;
+    use std::time::Instant;
+    use vigil_agent::{config, dataset, learn};
+
+    fn value(args: &[String], name: &str) -> Option<String> {
+        args.windows(2).find(|w| w[0] == name).map(|w| w[1].clone())
+    }
+
+    /// `vigild train --csv FILE [--json]`
+    pub fn train(args: &[String]) -> ExitCode {
+        let started = Instant::now();
+        let Some(path) = value(args, "--csv") else { return usage_error("train needs --csv FILE") };
+        let json = args.iter().any(|a| a == "--json");
+        let data = match dataset::read_labelled(std::path::Path::new(&path)) {
+            Ok(d) => d,
+            Err(e) => return fail(&e.to_string()),
+        };
+        if data.malformed > 0 {
+            eprintln!("vigild: {} malformed rows skipped (lines {:?}{})", data.malformed, data.malformed_lines, if data.malformed > data.malformed_lines.len() { ", ..." } else { "" });
+        }
+        // The model parameters of config.toml apply here too.
+        let params = vigil::paths::Paths::from_env().ok().and_then(|p| config::load(&p.config, toml::Table::new()).ok()).map(|c| c.model).unwrap_or_default();
+        let (_, report) = match learn::train_with_report(&data.examples, &params, 0) {
+            Ok(r) => r,
+            Err(e) => return fail(&e.to_string()),
+        };
+        let mut value = serde_json::to_value(&report).unwrap_or_default();
+        value["rows_unlabelled"] = data.unlabelled.into();
+        value["rows_malformed"] = data.malformed.into();
+        value["process_seconds"] = started.elapsed().as_secs_f64().into();
+        if json {
+            println!("{value}");
+        } else {
+            println!("trained on {} rows, tested on {} ({} unlabelled, {} malformed): accuracy {:.3}, fit {:.2} s, whole process {:.2} s", report.n_train, report.n_test, data.unlabelled, data.malformed, report.accuracy, report.train_seconds, started.elapsed().as_secs_f64());
+            for (class, m) in &report.per_class {
+                println!("  {class:<7} precision {:.3}  recall {:.3}  F1 {:.3}  support {}", m.precision, m.recall, m.f1, m.support);
+            }
+            println!("confusion (rows: actual safe, unsafe; columns: predicted): {:?}", report.confusion);
+        }
+        ExitCode::SUCCESS
+    }
+
+    /// `vigild gen-sample --count N --out FILE`
+    pub fn gen_sample(args: &[String]) -> ExitCode {
+        let Some(count) = value(args, "--count").and_then(|c| c.parse::<usize>().ok()) else { return usage_error("gen-sample needs --count N") };
+        let Some(out) = value(args, "--out") else { return usage_error("gen-sample needs --out FILE") };
+        match dataset::gen_sample(count, std::path::Path::new(&out)) {
+            Ok(()) => {
+                println!("wrote {count} rows to {out}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e.to_string()),
         }
     }
 }

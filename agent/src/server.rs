@@ -144,6 +144,14 @@ impl Agent {
                     Err(e) => internal(e.to_string()),
                 }
             }
+            Request::Export { path } => {
+                self.capture.writer().flush(Duration::from_secs(5)).await;
+                let out = std::path::PathBuf::from(path);
+                match self.read(move |s| crate::dataset::export(s, &out).map_err(|e| crate::store::StoreError::Invalid(e.to_string()))).await {
+                    Ok(rows) => Response::Exported { rows },
+                    Err(e) => internal(e),
+                }
+            }
             Request::Score { commands } => {
                 let scorer = self.capture.scorer().clone();
                 // Thousands of lines are CPU work: keep them off the thread that answers hooks.

@@ -205,3 +205,38 @@ pub fn rollback(mut args: Args) -> Result<ExitCode, UsageError> {
         Err(e) => Ok(fail(e)),
     }
 }
+
+/// Help for `vigil export`.
+pub const EXPORT_USAGE: &str = "\
+Usage: vigil export --csv PATH
+
+Writes every recorded command, with your label of it (empty if none), to a CSV file:
+id, session, shell, command, cwd, hostname, started_at, duration_ms, exit_code, label,
+predicted, p_unsafe, reason, model_version. `vigild train --csv PATH` trains on it as it is.
+Example:
+  vigil export --csv ~/vigil-history.csv
+";
+
+/// `vigil export --csv PATH`
+pub fn export(mut args: Args) -> Result<ExitCode, UsageError> {
+    let path = args.required(&["--csv"])?;
+    args.finish()?;
+    let path = std::path::Path::new(&path);
+    let absolute = if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir().map(|d| d.join(path)).unwrap_or_else(|_| path.to_path_buf()) };
+    let paths = match paths() {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let reply = connect(&paths).and_then(|mut c| {
+        c.set_timeout(Some(Duration::from_secs(600)))?;
+        c.request(&Request::Export { path: absolute.display().to_string() })
+    });
+    match reply {
+        Ok(Response::Exported { rows }) => {
+            println!("wrote {rows} events to {}", absolute.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(other) => Ok(fail(format!("unexpected reply {other:?}"))),
+        Err(e) => Ok(fail(e)),
+    }
+}

@@ -26,6 +26,7 @@ Usage:
   vigil train [--json]                retrain now and print the report
   vigil models [--json]               model versions and their metrics
   vigil rollback VERSION              make an earlier model current
+  vigil export --csv PATH             every command with its label, as CSV
   vigil agent <start|stop|status>     the agent (the hooks also start it on demand)
   vigil hook start|end ...            used by the shell hooks
   vigil --version
@@ -89,6 +90,7 @@ const COMMANDS: &[Command] = &[
     ("train", learn::TRAIN_USAGE, learn::train),
     ("models", learn::MODELS_USAGE, learn::models),
     ("rollback", learn::ROLLBACK_USAGE, learn::rollback),
+    ("export", learn::EXPORT_USAGE, learn::export),
     ("agent", manage::AGENT_USAGE, manage::agent),
 ];
 

@@ -51,6 +51,11 @@ pub enum Request {
         /// The version.
         version: i64,
     },
+    /// Write every event with its label to a CSV file; answered with [`Response::Exported`].
+    Export {
+        /// Absolute path of the file to write.
+        path: String,
+    },
 }
 
 /// Whether a command line is recorded at all: a command typed with a leading space is the
@@ -133,6 +138,11 @@ pub enum Response {
     },
     /// Model versions, newest first.
     Models(Vec<ModelInfo>),
+    /// Rows written by [`Request::Export`].
+    Exported {
+        /// Events written.
+        rows: u64,
+    },
     /// Events, newest first.
     Events(Vec<EventRecord>),
     /// Agent state.
