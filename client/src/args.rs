@@ -86,6 +86,14 @@ impl Args {
         }
     }
 
+    /// Everything not consumed yet, options included, then what followed `--`: the words of a
+    /// command given on the command line (`vigil label safe rm -rf ./tmp`).
+    pub fn remaining(self) -> Vec<String> {
+        let mut out: Vec<String> = self.rest.into_iter().collect();
+        out.extend(self.trailing);
+        out
+    }
+
     /// Fails if anything was left unconsumed.
     pub fn finish(self) -> Result<Vec<String>, UsageError> {
         match self.rest.front() {
@@ -110,6 +118,16 @@ mod tests {
         assert!(a.flag(&["--json"]));
         assert_eq!(a.number::<i32>(&["--exit"]).unwrap(), Some(3));
         assert_eq!(a.finish().unwrap(), vec!["rm", "--shell", "x"]);
+    }
+
+    #[test]
+    fn remaining_keeps_options_of_the_command() {
+        let mut a = args(&["safe", "rm", "-rf", "~"]);
+        assert_eq!(a.positional().as_deref(), Some("safe"));
+        assert_eq!(a.remaining(), vec!["rm", "-rf", "~"]);
+        let mut a = args(&["--json", "git", "push", "-f"]);
+        assert!(a.flag(&["--json"]));
+        assert_eq!(a.remaining(), vec!["git", "push", "-f"]);
     }
 
     #[test]

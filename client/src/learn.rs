@@ -29,12 +29,7 @@ pub fn label(mut args: Args) -> Result<ExitCode, UsageError> {
     if !matches!(label.as_str(), "safe" | "unsafe" | "unknown") {
         return Err(UsageError(format!("unknown label {label:?}: use safe, unsafe or unknown")));
     }
-    let mut words = Vec::new();
-    while let Some(w) = args.positional() {
-        words.push(w);
-    }
-    words.extend(args.finish()?);
-    let command = words.join(" ");
+    let command = args.remaining().join(" ");
     let command = command.trim();
     if command.is_empty() {
         return Err(UsageError("which command?".into()));

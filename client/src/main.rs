@@ -64,7 +64,11 @@ fn main() -> ExitCode {
         eprintln!("vigil: unknown command {cmd:?}\n\n{USAGE}");
         return ExitCode::from(2);
     };
-    if argv.iter().take_while(|a| *a != "--").any(|a| a == "-h" || a == "--help") {
+    // A command's own words may hold -h (`vigil label safe tool -h`): only the first
+    // argument asks for help there.
+    let takes_command = matches!(cmd.as_str(), "label" | "score");
+    let asks_help = |a: &String| a == "-h" || a == "--help";
+    if (takes_command && argv.first().is_some_and(asks_help)) || (!takes_command && argv.iter().take_while(|a| *a != "--").any(asks_help)) {
         print!("{usage}");
         return ExitCode::SUCCESS;
     }

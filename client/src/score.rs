@@ -27,14 +27,19 @@ Examples:
 const BATCH: usize = 2000;
 
 /// `vigil score`
-pub fn score(mut args: Args) -> Result<ExitCode, UsageError> {
-    let json = args.flag(&["--json"]);
-    let stdin = args.flag(&["--stdin"]);
-    let mut words = Vec::new();
-    while let Some(w) = args.positional() {
-        words.push(w);
+pub fn score(args: Args) -> Result<ExitCode, UsageError> {
+    // vigil's own options come first; everything after them is the command, dashes and all.
+    let mut json = false;
+    let mut stdin = false;
+    let mut words = args.remaining();
+    while let Some(first) = words.first() {
+        match first.as_str() {
+            "--json" => json = true,
+            "--stdin" => stdin = true,
+            _ => break,
+        }
+        words.remove(0);
     }
-    words.extend(args.finish()?);
     if stdin != words.is_empty() {
         return Err(UsageError("give a command, or --stdin (not both)".into()));
     }
