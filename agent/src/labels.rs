@@ -128,6 +128,35 @@ fn shorten(line: &str) -> String {
     }
 }
 
+/// Watches the folder of the label file (so that editors that save by renaming a temporary
+/// file over it, delete and re-create it, or create it for the first time are all seen) and
+/// calls `on_change` once per burst of events, after `quiet` without any.
+pub fn watch(path: &Path, quiet: std::time::Duration, on_change: impl Fn() + Send + 'static) -> Result<notify::RecommendedWatcher, notify::Error> {
+    use notify::Watcher;
+    let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        if let Ok(event) = res {
+            if event.paths.iter().any(|p| p.file_name() == Some(name.as_os_str())) && !event.kind.is_access() {
+                let _ = tx.send(());
+            }
+        }
+    })?;
+    watcher.watch(&dir, notify::RecursiveMode::NonRecursive)?;
+    std::thread::Builder::new()
+        .name("vigil-labels".into())
+        .spawn(move || {
+            // Debounce: one reload per burst (an editor's save is several events).
+            while rx.recv().is_ok() {
+                while rx.recv_timeout(quiet).is_ok() {}
+                on_change();
+            }
+        })
+        .map_err(|e| notify::Error::generic(&e.to_string()))?;
+    Ok(watcher)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,33 +198,4 @@ mod tests {
         assert_eq!(a.fingerprint(), b.fingerprint());
         assert_ne!(a.fingerprint(), parse("safe ls\n").fingerprint());
     }
-}
-
-/// Watches the folder of the label file (so that editors that save by renaming a temporary
-/// file over it, delete and re-create it, or create it for the first time are all seen) and
-/// calls `on_change` once per burst of events, after `quiet` without any.
-pub fn watch(path: &Path, quiet: std::time::Duration, on_change: impl Fn() + Send + 'static) -> Result<notify::RecommendedWatcher, notify::Error> {
-    use notify::Watcher;
-    let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-    let name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    let (tx, rx) = std::sync::mpsc::channel::<()>();
-    let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
-        if let Ok(event) = res {
-            if event.paths.iter().any(|p| p.file_name() == Some(name.as_os_str())) && !event.kind.is_access() {
-                let _ = tx.send(());
-            }
-        }
-    })?;
-    watcher.watch(&dir, notify::RecursiveMode::NonRecursive)?;
-    std::thread::Builder::new()
-        .name("vigil-labels".into())
-        .spawn(move || {
-            // Debounce: one reload per burst (an editor's save is several events).
-            while rx.recv().is_ok() {
-                while rx.recv_timeout(quiet).is_ok() {}
-                on_change();
-            }
-        })
-        .map_err(|e| notify::Error::generic(&e.to_string()))?;
-    Ok(watcher)
 }

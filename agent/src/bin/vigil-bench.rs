@@ -24,6 +24,7 @@ fn main() {
         "hooks" => hooks(number("--commands", 2000), number("--rounds", 3)),
         "ingest" => ingest(number("--events", 200_000), number("--clients", 8)),
         "memory" => memory(number("--events", 1_000_000)),
+        "retrain" => retrain(number("--labels", 1000)),
         "train" => train_bench(number("--m", 40), number("--depth", 25), number("--trees", 200), number("--vocab", 500)),
         "shellfirm" => shellfirm(args.windows(2).find(|w| w[0] == "--tsv").map(|w| w[1].clone())),
         _ => {
@@ -379,4 +380,43 @@ fn train_bench(m: usize, depth: usize, trees: usize, vocab: usize) {
     let mut lat: Vec<Duration> = lines.iter().map(|l| { let t = Instant::now(); std::hint::black_box(scorer.score(l)); t.elapsed() }).collect();
     lat.sort();
     println!("scoring in process (parse + rules + model): p50 {:.0} µs, p99 {:.0} µs over {} commands", pct(&lat, 0.5), pct(&lat, 0.99), lat.len());
+}
+
+/// Time from saving the label file to the new model being current (schedule delays 0).
+fn retrain(n: usize) {
+    let dir = PathBuf::from(format!("/tmp/vb-retrain-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("home");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    std::fs::write(dir.join("config.toml"), "[learn]\nretrain_delay_secs = 0\nretrain_min_interval_secs = 0\n").expect("config");
+    let mut agent = Command::new(bin("vigild")).env("VIGIL_HOME", &dir).stderr(Stdio::null()).spawn().expect("vigild");
+    let paths = Paths::resolve(Some(dir.clone()), None).expect("paths");
+    let version = || -> i64 {
+        match Connection::connect(&paths, Duration::from_secs(1)).and_then(|mut c| c.request(&Request::Status)) {
+            Ok(Response::Status(s)) => s.model_version.unwrap_or(0),
+            _ => 0,
+        }
+    };
+    let until = Instant::now() + Duration::from_secs(120);
+    while version() < 1 {
+        assert!(Instant::now() < until, "no model v1");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut text = String::new();
+    for i in 0..n {
+        let (label, target) = if i % 2 == 0 { ("unsafe", "production") } else { ("safe", "sandbox") };
+        text.push_str(&format!("{label} shipit --target {target} --service svc{i} --region r{}\n", i % 7));
+    }
+    let t = Instant::now();
+    std::fs::write(dir.join("labels.txt"), text).expect("labels");
+    while version() < 2 {
+        assert!(Instant::now() < until, "no model v2");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    println!("saving a label file of {n} labels -> model v2 current: {:.2} s (bootstrap corpus + {n} personal labels)", t.elapsed().as_secs_f64());
+    // SAFETY: sending a signal.
+    unsafe { libc::kill(agent.id() as i32, libc::SIGTERM) };
+    let _ = agent.wait();
+    let _ = std::fs::remove_dir_all(&dir);
 }
