@@ -24,6 +24,7 @@ fn main() {
         "hooks" => hooks(number("--commands", 2000), number("--rounds", 3)),
         "ingest" => ingest(number("--events", 200_000), number("--clients", 8)),
         "memory" => memory(number("--events", 1_000_000)),
+        "weights" => weights(),
         "retrain" => retrain(number("--labels", 1000)),
         "train" => train_bench(number("--m", 40), number("--depth", 25), number("--trees", 200), number("--vocab", 500)),
         "shellfirm" => shellfirm(args.windows(2).find(|w| w[0] == "--tsv").map(|w| w[1].clone())),
@@ -419,4 +420,30 @@ fn retrain(n: usize) {
     unsafe { libc::kill(agent.id() as i32, libc::SIGTERM) };
     let _ = agent.wait();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The effect of weighting the person's labels: 18 labels of a tool the corpus never saw, at
+/// weight 1 and 5, and the scores of unseen variants of them.
+fn weights() {
+    use vigil_agent::model::{Example, Model, ModelParams};
+    let mut personal = Vec::new();
+    for region in ["eu-west-1", "eu-central-1", "us-east-1", "us-west-2", "ap-south-1", "sa-east-1"] {
+        for svc in ["billing", "auth", "search"] {
+            personal.push((format!("shipit --target production --region {region} {svc}"), true));
+            personal.push((format!("shipit --target sandbox --region {region} {svc}"), false));
+        }
+    }
+    let probes = [
+        ("shipit --target production --region ca-central-1 payments", "unsafe"),
+        ("shipit --target production --region me-south-1 ledger", "unsafe"),
+        ("shipit --target sandbox --region ca-central-1 payments", "safe"),
+        ("shipit --target sandbox --region me-south-1 ledger", "safe"),
+    ];
+    for w in [1.0, 5.0] {
+        let mut ex = vigil_agent::learn::bootstrap_examples();
+        ex.extend(personal.iter().map(|(c, u)| Example { command: c.clone(), unsafe_: *u, weight: w }));
+        let model = Model::train(&ex, &ModelParams::default()).expect("train");
+        let scores: Vec<String> = probes.iter().map(|(c, want)| format!("{want} variant {:.2}", model.predict(c))).collect();
+        println!("personal weight {w}: {}", scores.join(", "));
+    }
 }
