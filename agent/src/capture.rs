@@ -25,6 +25,7 @@ struct Running {
 pub struct Capture {
     writer: Arc<Writer>,
     scorer: Arc<Scorer>,
+    privacy: Privacy,
     hostname: Option<String>,
     running: Mutex<HashMap<String, Running>>,
 }
@@ -32,9 +33,14 @@ pub struct Capture {
 impl Capture {
     /// Capture state over a writer. `open` lists commands left running when the agent last
     /// stopped, (session, key, started_at), so their ends still find them.
-    pub fn new(writer: Arc<Writer>, scorer: Arc<Scorer>, hostname: Option<String>, open: Vec<(String, String, i64)>) -> Capture {
+    pub fn new(writer: Arc<Writer>, scorer: Arc<Scorer>, privacy: Privacy, hostname: Option<String>, open: Vec<(String, String, i64)>) -> Capture {
         let running = open.into_iter().map(|(session, key, started_at)| (session, Running { key, started_at, segment: None })).collect();
-        Capture { writer, scorer, hostname, running: Mutex::new(running) }
+        Capture { writer, scorer, privacy, hostname, running: Mutex::new(running) }
+    }
+
+    /// What is redacted and what is not recorded.
+    pub fn privacy(&self) -> &Privacy {
+        &self.privacy
     }
 
     /// The scorer behind this capture.
@@ -48,10 +54,13 @@ impl Capture {
     }
 
     /// Records a command about to run.
-    pub fn start(&self, start: CommandStart) -> Response {
-        if !is_recorded(&start.command) {
+    pub fn start(&self, mut start: CommandStart) -> Response {
+        if !is_recorded(&start.command) || self.privacy.ignored(&start.command, start.cwd.as_deref()) {
             return Response::Started { recorded: false, warning: None };
         }
+        // Before anything else sees it: what is scored, journalled and stored is the
+        // redacted text.
+        start.command = self.privacy.redact(&start.command);
         let key = start.key();
         let score = self.scorer.score(&start.command);
         let warning = self.scorer.warning(&score);
@@ -157,6 +166,43 @@ impl Capture {
             tracing::info!(requests = n, "spool taken in");
         }
         n
+    }
+}
+
+/// Redaction and the person's do-not-record rules (`[redact]` in config.toml).
+#[derive(Default)]
+pub struct Privacy {
+    extra: vigil::redact::Extra,
+    ignore_commands: Vec<regex::Regex>,
+    ignore_folders: Vec<String>,
+}
+
+impl Privacy {
+    /// Builds the rules; patterns that do not compile are logged and skipped.
+    pub fn new(config: &crate::config::RedactConfig) -> Privacy {
+        let (extra, bad) = vigil::redact::Extra::new(&config.extra_patterns);
+        for b in bad {
+            tracing::error!("redact.extra_patterns: {b}");
+        }
+        let ignore_commands = config
+            .ignore_commands
+            .iter()
+            .filter_map(|p| regex::Regex::new(p).map_err(|e| tracing::error!("redact.ignore_commands: {p}: {e}")).ok())
+            .collect();
+        let ignore_folders = config.ignore_folders.iter().map(|f| f.trim_end_matches('/').to_string()).collect();
+        Privacy { extra, ignore_commands, ignore_folders }
+    }
+
+    /// The command with its secrets replaced.
+    pub fn redact(&self, command: &str) -> String {
+        vigil::redact::redact_with(command, &self.extra)
+    }
+
+    /// Whether the person asked for this command, or commands in this folder, not to be
+    /// recorded.
+    pub fn ignored(&self, command: &str, cwd: Option<&str>) -> bool {
+        self.ignore_commands.iter().any(|re| re.is_match(command))
+            || cwd.is_some_and(|d| self.ignore_folders.iter().any(|f| d == f || d.starts_with(&format!("{f}/"))))
     }
 }
 

@@ -19,6 +19,20 @@ pub struct Config {
     pub model: crate::model::ModelParams,
     /// When the model is retrained.
     pub learn: crate::learn::LearnConfig,
+    /// What is redacted or not recorded.
+    pub redact: RedactConfig,
+}
+
+/// `[redact]`
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedactConfig {
+    /// Extra regular expressions whose matches are replaced with `<redacted>`.
+    pub extra_patterns: Vec<String>,
+    /// Commands matching any of these regular expressions are not recorded at all.
+    pub ignore_commands: Vec<String>,
+    /// Commands run in these folders (or below them) are not recorded at all.
+    pub ignore_folders: Vec<String>,
 }
 
 /// `[capture]`
@@ -71,6 +85,11 @@ pub fn defaults() -> Table {
         features_per_split = 40
         seed = 7
         threads = 0
+
+        [redact]
+        extra_patterns = []
+        ignore_commands = []
+        ignore_folders = []
 
         [learn]
         retrain_delay_secs = 30

@@ -101,7 +101,8 @@ pub fn run(paths: &Paths, config: &Config, opts: &StartOptions) -> Result<(), Da
         let l = learner.clone();
         std::thread::Builder::new().name("vigil-learn".into()).spawn(move || l.run()).map_err(DaemonError::Runtime)?
     };
-    let capture = Capture::new(writer.clone(), scorer, hostname(), open);
+    let privacy = crate::capture::Privacy::new(&config.redact);
+    let capture = Capture::new(writer.clone(), scorer, privacy, hostname(), open);
     capture.ingest_spool(&paths.spool);
 
     let agent = Arc::new(Agent::new(

@@ -300,7 +300,8 @@ impl Learner {
             }
         };
         for e in &set.errors {
-            tracing::warn!("{}: line {}: {} ({:?})", self.labels_path.display(), e.line, e.error, e.text);
+            // The log is on disk: a bad line may hold a secret.
+            tracing::warn!("{}: line {}: {} ({:?})", self.labels_path.display(), e.line, e.error, vigil::redact::redact(&e.text));
         }
         self.scorer.set_labels(set.labels.iter().map(|(c, (l, _))| (c.clone(), *l)).collect());
         let fingerprint = set.fingerprint();

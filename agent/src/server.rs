@@ -154,8 +154,10 @@ impl Agent {
             }
             Request::Score { commands } => {
                 let scorer = self.capture.scorer().clone();
+                let agent = self.clone();
                 // Thousands of lines are CPU work: keep them off the thread that answers hooks.
-                let scored = tokio::task::spawn_blocking(move || commands.iter().map(|c| scorer.score(c)).collect());
+                // Like a recorded command, a scored one is judged on its redacted text.
+                let scored = tokio::task::spawn_blocking(move || commands.iter().map(|c| scorer.score(&agent.capture.privacy().redact(c))).collect());
                 match scored.await {
                     Ok(records) => Response::Scores(records),
                     Err(e) => internal(e.to_string()),

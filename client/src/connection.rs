@@ -124,12 +124,14 @@ pub fn agent_binary() -> PathBuf {
 /// file for its last words) and returns at once. Another agent already holding the lock makes
 /// the new one exit quietly, so racing hooks may all call this.
 pub fn spawn_agent(paths: &Paths, wait_for_lock: bool) -> Result<u32, ClientError> {
+    use std::os::unix::fs::OpenOptionsExt;
     use std::os::unix::process::CommandExt;
     crate::paths::ensure_private_dir(&paths.data_dir)?;
     let _ = std::fs::DirBuilder::new().recursive(true).create(&paths.log_dir);
     let stderr = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(paths.log_dir.join("vigild.stderr"))
         .map(std::process::Stdio::from)
         .unwrap_or_else(|_| std::process::Stdio::null());

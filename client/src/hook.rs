@@ -162,7 +162,18 @@ fn deliver(req: &Request, on_reply: impl FnOnce(&Response)) -> ExitCode {
         Err(e) => log(&paths, &format!("hook: {e}; spooling the event")),
     }
     // The agent may have taken the request before timing out; events are keyed, so the
-    // spooled copy of the same event cannot become a second one.
+    // spooled copy of the same event cannot become a second one. The spool is on disk:
+    // secrets are redacted first (the agent redacts again, with the person's extra patterns).
+    let redacted;
+    let req = match req {
+        Request::Start(s) => {
+            let mut s = s.clone();
+            s.command = vigil::redact::redact(&s.command);
+            redacted = Request::Start(s);
+            &redacted
+        }
+        other => other,
+    };
     let spooled = vigil::paths::ensure_private_dir(&paths.data_dir)
         .map_err(|e| e.to_string())
         .and_then(|()| vigil::spool::append(&paths.spool, req).map_err(|e| e.to_string()));

@@ -4,6 +4,7 @@
 pub mod connection;
 pub mod paths;
 pub mod protocol;
+pub mod redact;
 pub mod spool;
 
 /// Version of this crate, reported by `vigil --version` and compared with the agent's.
