@@ -47,6 +47,12 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     ALTER TABLE models ADD COLUMN labels_fingerprint TEXT;",
+    // 4: ends that arrived before their start (the start was in the spool)
+    "CREATE TABLE early_ends (
+        key         TEXT PRIMARY KEY,
+        exit_code   INTEGER NOT NULL,
+        duration_ms INTEGER
+    );",
 ];
 
 /// The schema version this binary writes.
@@ -168,16 +174,30 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?;
             let mut end = tx.prepare_cached("UPDATE events SET exit_code = ?2, duration_ms = ?3 WHERE key = ?1")?;
+            // An end can arrive before its start: the start went to the spool while the agent
+            // was starting, and the end came live. Keep it until the start lands.
+            let mut keep_early = tx.prepare_cached("INSERT OR REPLACE INTO early_ends (key, exit_code, duration_ms) VALUES (?1, ?2, ?3)")?;
+            let mut apply_early = tx.prepare_cached(
+                "UPDATE events SET exit_code = (SELECT exit_code FROM early_ends WHERE key = ?1),
+                        duration_ms = (SELECT duration_ms FROM early_ends WHERE key = ?1)
+                 WHERE key = ?1 AND exit_code IS NULL AND EXISTS (SELECT 1 FROM early_ends WHERE key = ?1)",
+            )?;
+            let mut drop_early = tx.prepare_cached("DELETE FROM early_ends WHERE key = ?1")?;
             for record in records {
                 match record {
                     Record::Start(e) => {
-                        insert.execute(params![
+                        let inserted = insert.execute(params![
                             e.key, e.session, e.shell, e.command, e.cwd, e.hostname, e.started_at, e.label, e.p_unsafe,
                             e.reason, e.model_version
                         ])?;
+                        if inserted > 0 && apply_early.execute([&e.key])? > 0 {
+                            drop_early.execute([&e.key])?;
+                        }
                     }
                     Record::End { key, exit_code, duration_ms } => {
-                        end.execute(params![key, exit_code, duration_ms])?;
+                        if end.execute(params![key, exit_code, duration_ms])? == 0 {
+                            keep_early.execute(params![key, exit_code, duration_ms])?;
+                        }
                     }
                 }
             }
@@ -402,6 +422,16 @@ mod tests {
         assert_eq!(recent[1].exit_code, Some(2));
         assert_eq!(recent[1].duration_ms, Some(5));
         assert_eq!(s.open_events(0).unwrap(), vec![("s".to_string(), "b".to_string(), 2)]);
+    }
+
+    #[test]
+    fn an_end_before_its_start_is_kept_until_the_start_lands() {
+        let t = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&t.path().join("v.db")).unwrap();
+        s.apply(&[Record::End { key: "a".into(), exit_code: 3, duration_ms: Some(9) }]).unwrap();
+        s.apply(&[row("a", 1)]).unwrap();
+        let e = &s.recent(1).unwrap()[0];
+        assert_eq!((e.exit_code, e.duration_ms), (Some(3), Some(9)));
     }
 
     #[test]
