@@ -304,3 +304,65 @@ fn a_frozen_agent_costs_the_hook_milliseconds_and_loses_nothing() {
     assert_eq!(env.count("SELECT COUNT(DISTINCT key) FROM events"), env.count("SELECT COUNT(*) FROM events"), "sent live and spooled, stored once");
     eprintln!("slowest hook against a frozen agent: {slowest:?}");
 }
+
+#[test]
+fn odd_bytes_and_huge_commands_are_kept_whole() {
+    use std::os::unix::ffi::OsStrExt;
+    let mut env = Env::new();
+    env.start_agent();
+    // Not UTF-8, a NUL-free control character, and a 1 MB command (on stdin: argv holds 128 KiB).
+    let odd = std::ffi::OsStr::from_bytes(b"echo caf\xe9 \x01 done");
+    let out = env.cmd("vigil").args(["hook", "start", "--shell", "zsh", "--session", "odd", "--seq", "1", "--cwd", "/", "--"]).arg(odd).output().unwrap();
+    assert!(out.status.success() && out.stderr.is_empty(), "{:?}", out);
+    let big = format!("echo {}", "y".repeat(1 << 20));
+    let mut child = env
+        .cmd("vigil")
+        .args(["hook", "start", "--shell", "bash", "--session", "odd", "--seq", "2", "--cwd", "/", "--stdin"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(big.as_bytes()).unwrap();
+    assert!(child.wait().unwrap().success());
+    env.wait_until(10, "both events", || env.try_count("SELECT COUNT(*) FROM events WHERE session = 'odd'") == Some(2));
+    let db = env.db();
+    let first: String = db.query_row("SELECT command FROM events WHERE key = 'odd#1'", [], |r| r.get(0)).unwrap();
+    assert_eq!(first, "echo caf\u{fffd} \u{1} done");
+    let len: i64 = db.query_row("SELECT length(command) FROM events WHERE key = 'odd#2'", [], |r| r.get(0)).unwrap();
+    assert_eq!(len as usize, big.len());
+    assert!(ping(&env));
+}
+
+#[test]
+fn random_frames_never_crash_the_decoder() {
+    // A property over many random inputs, deterministic: decoding any bytes returns a value
+    // or an error, never a panic; and any frame cut short is an error.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for _ in 0..20_000 {
+        let len = (next() % 64) as usize;
+        let mut bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        if next() % 2 == 0 && bytes.len() >= 6 {
+            // A plausible header: right version, small length.
+            let body = (bytes.len() - 4) as u32;
+            bytes[..4].copy_from_slice(&body.to_be_bytes());
+            bytes[4..6].copy_from_slice(&PROTOCOL_VERSION.to_be_bytes());
+        }
+        let _ = protocol::read_message::<Request>(&mut bytes.as_slice());
+        let _ = protocol::decode_stream::<Request>(&bytes);
+    }
+    let frame = protocol::encode_frame(&start_req("s", 1, "echo x")).unwrap();
+    for cut in 0..frame.len() {
+        assert!(protocol::read_message::<Request>(&mut &frame[..cut]).is_err());
+    }
+    // Length prefixes up to 4 GiB are refused before any allocation.
+    for prefix in [u32::MAX, 1 << 31, (4 << 20) + 3] {
+        let mut bytes = prefix.to_be_bytes().to_vec();
+        bytes.extend_from_slice(&PROTOCOL_VERSION.to_be_bytes());
+        assert!(matches!(protocol::read_message::<Request>(&mut bytes.as_slice()), Err(protocol::FrameError::TooLarge(_))));
+    }
+}

@@ -36,7 +36,7 @@ fn main() -> ExitCode {
     let mut quiet_if_running = false;
     let mut opts = StartOptions::default();
     let mut flags = toml::Table::new();
-    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let argv: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
     match argv.first().map(String::as_str) {
         Some("train") => return tools::train(&argv[1..]),
         Some("gen-sample") => return tools::gen_sample(&argv[1..]),

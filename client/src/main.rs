@@ -42,7 +42,8 @@ fn main() -> ExitCode {
     // SIGPIPE action that Rust's runtime ignores.
     // SAFETY: resetting a signal disposition before any thread starts.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    let mut argv: Vec<String> = std::env::args().skip(1).collect();
+    // Lossy: a command line may hold bytes that are not UTF-8 (args() would panic on them).
+    let mut argv: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
     if argv.is_empty() {
         eprint!("{USAGE}");
         return ExitCode::from(2);
