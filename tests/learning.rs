@@ -111,13 +111,13 @@ fn the_guard_keeps_a_worse_model_out() {
     env.start_agent();
     env.wait_until(60, "model v1", || current_version(&env) == 1);
     std::fs::write(env.path("labels.txt"), "safe rm -rf ~/Documents\nsafe git push --force\n").unwrap();
-    env.wait_until(60, "model v2 stored", || {
-        let out = env.vigil(&["models", "--json"]);
-        String::from_utf8_lossy(&out.stdout).lines().count() == 2
+    env.wait_until(60, "the guard's verdict on model v2", || {
+        json(&env, &["status", "--json"])["last_training"].as_str().is_some_and(|t| t.contains("not made current"))
     });
     let status = json(&env, &["status", "--json"]);
     assert_eq!(status["model_version"], 1, "the worse model was made current");
-    assert!(status["last_training"].as_str().unwrap().contains("not made current"), "{status}");
+    let out = env.vigil(&["models", "--json"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2, "the held-back model is stored");
 }
 
 #[test]

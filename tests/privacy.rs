@@ -15,6 +15,9 @@ fn assert_nowhere(env: &Env) {
         for e in std::fs::read_dir(&dir).unwrap().flatten() {
             let p = e.path();
             if p.is_dir() {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o700, "folder {} is {mode:o}, not 0700", p.display());
                 stack.push(p);
                 continue;
             }
@@ -54,8 +57,9 @@ fn secrets_never_reach_the_disk() {
     std::fs::write(env.path("config.toml"), "[model]\ntrees = 20\n[redact]\nignore_commands = ['^vault ']\nignore_folders = ['/srv/secret']\n").unwrap();
     // Spooled while no agent can start: the hook redacts before writing the spool.
     hook(&env, 1, "mysql -u root -ps3cr3t-spooled shop", &[("VIGIL_AGENT_BIN", "/nonexistent")]);
-    let spool = std::fs::read(env.path("spool")).unwrap();
-    assert!(!spool.windows(14).any(|w| w == b"s3cr3t-spooled"), "the spool holds the secret");
+    let spooled: Vec<u8> = std::fs::read_dir(env.path("spool")).unwrap().flatten().flat_map(|e| std::fs::read(e.path()).unwrap()).collect();
+    assert!(!spooled.is_empty(), "the event is in the spool");
+    assert!(!spooled.windows(14).any(|w| w == b"s3cr3t-spooled"), "the spool holds the secret");
     env.start_agent();
     hook(&env, 2, "export DB_PASSWORD=hunter2-live", &[]);
     hook(&env, 3, "aws configure set aws_access_key_id AKIAIOSFODNN7EXAMPLE", &[]);

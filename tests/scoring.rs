@@ -11,11 +11,16 @@ fn warns_runs_and_shows(shell: &str) {
         return;
     }
     let env = Env::new();
-    let mut sh = Shell::start(&env, shell, &[], "");
+    // The warning needs a live reply: on a test machine running several agents and shells at
+    // once, the default 20 ms deadline (tested in faults.rs) could send the event to the
+    // spool instead, without its warning.
+    let mut sh = Shell::start(&env, shell, &[("VIGIL_HOOK_TIMEOUT_MS", "1000")], "");
     // Start the agent first so that the hook's reply (and its warning) is live.
     sh.run("true");
     env.wait_until(10, "agent", || env.agent_pid().is_some());
     env.wait_agent_up();
+    // The steady state: model v1 trained (the first start trains it in the background).
+    env.wait_until(60, "model v1", || env.try_count("SELECT COUNT(*) FROM models") == Some(1));
     // Not a git repository: the push fails harmlessly, after the warning.
     let out = sh.run(&format!("cd '{}'; git push --force origin main; echo ran-after", env.home().display()));
     assert!(out.contains("vigil: cd") && out.contains("overwrites the remote branch's history (rule git:force-push)"), "{shell}: no warning in {out:?}");
@@ -38,7 +43,7 @@ fn warns_runs_and_shows(shell: &str) {
     assert_eq!(risky["p_unsafe"], 1.0);
     // A warning-free run with VIGIL_WARN=0.
     drop(sh);
-    let mut quiet = Shell::start(&env, shell, &[("VIGIL_WARN", "0"), ("VIGIL_PROMPT", "0")], "");
+    let mut quiet = Shell::start(&env, shell, &[("VIGIL_WARN", "0"), ("VIGIL_PROMPT", "0"), ("VIGIL_HOOK_TIMEOUT_MS", "1000")], "");
     let out = quiet.run("git push --force origin main; echo ran");
     assert!(!out.contains("vigil:") && out.contains("ran"), "{shell}: VIGIL_WARN=0 must silence warnings: {out:?}");
     // VIGIL_PROMPT=0: the prompt is left alone, the segment is only in the variable.

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{bin, Env, Shell};
+use common::{Env, Shell};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -167,4 +167,56 @@ fn a_peer_of_another_uid_is_refused() {
     assert!(env.vigil(&["agent", "status"]).status.success());
     let log = std::fs::read_to_string(env.path("logs/vigild.log")).unwrap();
     assert!(log.contains("refused a connection"), "the refusal is logged");
+}
+
+#[test]
+fn a_full_disk_is_survived_and_caught_up() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: a small filesystem to fill needs root (mount -t tmpfs)");
+        return;
+    }
+    let mut env = Env::new();
+    let home = env.home().to_path_buf();
+    let mounted = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", "size=12m,mode=0700", "tmpfs"]).arg(&home).status().is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("SKIPPED: cannot mount a tmpfs here");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(home.clone());
+    std::fs::write(env.path("config.toml"), "[model]\ntrees = 10\n").unwrap();
+    env.start_agent();
+    env.wait_until(60, "model v1 stored (it needs room too)", || env.try_count("SELECT COUNT(*) FROM models") == Some(1));
+    assert!(hook_start(&env, "full", 0));
+    env.wait_until(10, "first event", || env.try_count("SELECT COUNT(*) FROM events") == Some(1));
+    // Fill the disk.
+    let filler = env.path("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        while f.write_all(&block).is_ok() {}
+        let _ = f.sync_all();
+    }
+    let mut kept = 0;
+    for seq in 1..=200 {
+        kept += u64::from(hook_start(&env, "full", seq));
+    }
+    assert!(kept >= 150, "the journal's reserve should keep accepting: only {kept} of 200 kept");
+    env.wait_until(10, "status says so", || {
+        let st: serde_json::Value = serde_json::from_slice(&env.vigil(&["status", "--json"]).stdout).unwrap_or_default();
+        st["storage_error"].as_str().is_some_and(|e| e.contains("full") || e.contains("space"))
+    });
+    // Space returns: everything accepted is stored, once.
+    std::fs::remove_file(&filler).unwrap();
+    env.wait_until(30, "caught up", || env.try_count("SELECT COUNT(*) FROM events") == Some(1 + kept as i64));
+    assert_eq!(env.count("SELECT COUNT(DISTINCT key) FROM events"), 1 + kept as i64);
+    eprintln!("disk full: {kept} of 200 events accepted while full, {} stored after space returned, 0 lost, 0 duplicated", env.count("SELECT COUNT(*) FROM events") - 1);
+    env.kill_agent(libc::SIGTERM);
 }

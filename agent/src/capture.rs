@@ -125,7 +125,7 @@ impl Capture {
     }
 
     /// Takes in events that hooks spooled while no agent answered. Returns how many requests
-    /// were taken; each spool file is deleted once its events are journalled.
+    /// were taken; each spooled file is deleted once its event is journalled.
     pub fn ingest_spool(&self, spool: &Path) -> usize {
         let taken = match vigil::spool::take(spool) {
             Ok(t) => t,

@@ -147,14 +147,14 @@ async fn serve(paths: &Paths, agent: Arc<Agent>, spool_poll_secs: u64) -> Result
     let listener = ListenerOptions::new().name(name).mode(0o600).create_tokio().map_err(listen_err)?;
     tracing::info!(socket = %paths.socket.display(), "listening");
 
-    // Hooks that found no agent may still be appending to the spool: look again now and then.
+    // Hooks that found no agent may still be spooling: look again now and then.
     let spool_agent = agent.clone();
     let spool_path = paths.spool.clone();
     let poll = Duration::from_secs(spool_poll_secs.max(1));
     let spool_task = tokio::spawn(async move {
         loop {
             tokio::time::sleep(poll).await;
-            if spool_path.exists() {
+            if !vigil::spool::is_empty(&spool_path) {
                 let (a, p) = (spool_agent.clone(), spool_path.clone());
                 let _ = tokio::task::spawn_blocking(move || a.capture.ingest_spool(&p)).await;
             }

@@ -127,6 +127,14 @@ impl Journal {
     fn create(dir: &Path, segment: u64) -> Result<Journal, JournalError> {
         let path = segment_path(dir, segment);
         let file = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(&path).map_err(io_err(&path))?;
+        if let Err(e) = reserve(&file) {
+            if e.raw_os_error() == Some(libc::ENOSPC) {
+                // A segment without its reserve would refuse events on a full disk: keep
+                // writing to the current one instead.
+                let _ = std::fs::remove_file(&path);
+                return Err(JournalError::Io { path: path.display().to_string(), source: e });
+            }
+        }
         Ok(Journal { dir: dir.to_path_buf(), segment, file, bytes: 0 })
     }
 
@@ -149,6 +157,23 @@ impl Journal {
     /// Bytes appended to the current segment.
     pub fn current_bytes(&self) -> u64 {
         self.bytes
+    }
+}
+
+/// Space each segment reserves ahead: when the disk fills up, appends into the reservation
+/// still succeed, so the agent keeps accepting events (this many bytes of them) while the
+/// store cannot write.
+pub const RESERVE: i64 = 1 << 20;
+
+fn reserve(file: &File) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // KEEP_SIZE: the blocks are allocated but the file's size stays what was written, so a
+    // replay reads only real records. A filesystem without fallocate just gets no reserve.
+    // SAFETY: fallocate on a descriptor we own, with in-range arguments.
+    if unsafe { libc::fallocate(file.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, 0, RESERVE) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
 

@@ -409,6 +409,7 @@ impl Learner {
     /// last one, never sooner than `retrain_min_interval_secs` after the previous retrain.
     /// With no model at all, trains one at once (model v1 from the bootstrap corpus).
     pub fn run(self: Arc<Self>) {
+        crate::model::lower_priority();
         let have_model = Store::open(&self.db).and_then(|s| s.current_model()).map(|m| m.is_some()).unwrap_or(false);
         if !have_model {
             if let Err(e) = self.train_now("bootstrap corpus") {

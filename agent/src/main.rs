@@ -145,7 +145,10 @@ mod tools {
 
 fn init_logging(paths: &Paths, level: &str) -> std::io::Result<tracing_appender::non_blocking::WorkerGuard> {
     vigil::paths::ensure_private_dir(&paths.data_dir).map_err(std::io::Error::other)?;
-    std::fs::create_dir_all(&paths.log_dir)?;
+    // The log folder is ours: create it 0700, and close one an older vigil left open.
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&paths.log_dir)?;
+    let _ = std::fs::set_permissions(&paths.log_dir, std::fs::Permissions::from_mode(0o700));
     let file = tracing_appender::rolling::never(&paths.log_dir, "vigild.log");
     let (writer, guard) = tracing_appender::non_blocking(file);
     let filter = tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));

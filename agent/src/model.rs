@@ -42,6 +42,16 @@ impl Default for ModelParams {
     }
 }
 
+/// Gives the calling thread the lowest CPU priority (nice 19): training must never slow the
+/// thread that answers hooks, whose deadline is a few milliseconds.
+pub fn lower_priority() {
+    // SAFETY: gettid and setpriority on the calling thread; no memory is touched.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 19);
+    }
+}
+
 /// A labelled training example.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Example {
@@ -121,7 +131,10 @@ impl Model {
                         .with_max_depth(params.max_depth)
                         .with_m(m)
                         .with_seed(params.seed.wrapping_add(i as u64 * 7919));
-                    s.spawn(move || Forest::fit_with_weights(x, y, w, p).map(|f| (trees, f)).map_err(|e| ModelError::Fit(e.to_string())))
+                    s.spawn(move || {
+                        lower_priority();
+                        Forest::fit_with_weights(x, y, w, p).map(|f| (trees, f)).map_err(|e| ModelError::Fit(e.to_string()))
+                    })
                 })
                 .collect();
             handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(ModelError::Fit("a training thread panicked".into())))).collect()

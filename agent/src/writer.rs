@@ -81,7 +81,11 @@ impl Writer {
     /// thread before replying is a context switch the person's shell waits behind.
     pub fn submit(&self, record: Record) -> Result<u64, JournalError> {
         let mut q = self.lock();
-        q.journal.append(&record)?;
+        if let Err(e) = q.journal.append(&record) {
+            // Say so in `vigil status` (a full disk, once the journal's reserve is used up).
+            q.last_error = Some(e.to_string());
+            return Err(e);
+        }
         q.pending.push(record);
         q.accepted += 1;
         if q.pending.len() >= self.limits.max_events {
@@ -158,16 +162,24 @@ impl Writer {
                     break;
                 }
                 q.flush_now = false;
-                if !q.pending.is_empty() {
+                // While a batch is failing, new records wait in the current segment (which
+                // holds space in reserve for a full disk) rather than in a new one.
+                if batch.is_empty() && !q.pending.is_empty() {
                     match q.journal.rotate() {
                         Ok(closed) => {
                             done_segments.push(closed);
                             batch.append(&mut q.pending);
                             batch_seq = q.accepted;
                         }
-                        // Could not open a new segment: commit what we have, records stay
-                        // in the current segment and are committed with a later batch.
-                        Err(e) => tracing::error!("journal rotation failed: {e}"),
+                        // No new segment (a full disk): the records stay in the current one,
+                        // and are committed once a segment can be started again.
+                        Err(e) => {
+                            let msg = format!("{e}; {} events wait in the journal", q.pending.len());
+                            if q.last_error.as_deref() != Some(msg.as_str()) {
+                                tracing::error!("{msg}");
+                            }
+                            q.last_error = Some(msg);
+                        }
                     }
                 }
             }

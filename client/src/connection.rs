@@ -124,10 +124,10 @@ pub fn agent_binary() -> PathBuf {
 /// file for its last words) and returns at once. Another agent already holding the lock makes
 /// the new one exit quietly, so racing hooks may all call this.
 pub fn spawn_agent(paths: &Paths, wait_for_lock: bool) -> Result<u32, ClientError> {
-    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     use std::os::unix::process::CommandExt;
     crate::paths::ensure_private_dir(&paths.data_dir)?;
-    let _ = std::fs::DirBuilder::new().recursive(true).create(&paths.log_dir);
+    let _ = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&paths.log_dir);
     let stderr = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -221,7 +221,8 @@ fn is_tmpfs(dir: &std::path::Path) -> bool {
 /// hook pays for every microsecond of start-up, and it logs only when something is wrong.
 pub fn log(paths: &Paths, msg: &str) {
     use std::os::unix::fs::OpenOptionsExt;
-    let _ = std::fs::DirBuilder::new().recursive(true).create(&paths.log_dir);
+    use std::os::unix::fs::DirBuilderExt;
+    let _ = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&paths.log_dir);
     if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(paths.log_dir.join("client.log")) {
         let _ = writeln!(f, "{} pid={} {msg}", vigil::now_ms(), std::process::id());
     }
