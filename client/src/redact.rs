@@ -50,6 +50,9 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
         p(r"(?i)(?:^|\s)--(?:password|passwd|pass|token|secret|api-key|access-key|secret-key|client-secret)[=\s]+['\x22]?([^\s'\x22]+)", 1),
         // sshpass -p PASSWORD.
         p(r"\bsshpass\s+-p\s*['\x22]?([^\s'\x22]+)", 1),
+        // A secret-named key followed by its value as the next word: aws configure set
+        // aws_secret_access_key VALUE, git config credential.token VALUE.
+        p(r"(?i)\b(?:aws_secret_access_key|aws_session_token|secret_access_key|client_secret|api_key|access_token|auth_token)\s+['\x22]?([^\s'\x22]+)", 1),
         // Assignments and exports of secret-named variables: NAME=value, export NAME="value",
         // fish's set -x NAME value, and key: value / key=value inside arguments.
         p(&format!(r#"\b{SECRET_NAMES}=(?:'([^']*)'|"([^"]*)"|([^\s'";|&]+))"#), 0),
@@ -130,6 +133,8 @@ mod tests {
         ("export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "export AWS_SECRET_ACCESS_KEY=<redacted>"),
         ("AWS_SECRET_ACCESS_KEY='wJalrXUtnFEMI/K7MDENG' aws s3 ls", "AWS_SECRET_ACCESS_KEY='<redacted>' aws s3 ls"),
         ("aws sts assume-role --role-arn x # key ASIAY34FZKBOKMUTVV7A", "aws sts assume-role --role-arn x # key <redacted>"),
+        ("aws configure set aws_secret_access_key wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws configure set aws_secret_access_key <redacted>"),
+        ("aws configure set aws_session_token FwoGZXIvYXdzEBYaDH", "aws configure set aws_session_token <redacted>"),
         // GitHub, GitLab, npm
         ("git clone https://ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789@github.com/acme/app.git", "git clone https://<redacted>@github.com/acme/app.git"),
         ("export GITHUB_TOKEN=ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789", "export GITHUB_TOKEN=<redacted>"),
