@@ -103,6 +103,27 @@ impl StoreError {
     }
 }
 
+/// The columns [`event_from_row`] reads, from `events e`.
+const EVENT_COLUMNS: &str = "e.id, e.session, e.shell, e.command, e.cwd, e.hostname, e.started_at, e.duration_ms, e.exit_code, e.label, e.p_unsafe, e.reason, e.model_version";
+
+fn event_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRecord> {
+    Ok(EventRecord {
+        id: r.get(0)?,
+        session: r.get(1)?,
+        shell: r.get(2)?,
+        command: r.get(3)?,
+        cwd: r.get(4)?,
+        hostname: r.get(5)?,
+        started_at: r.get(6)?,
+        duration_ms: r.get(7)?,
+        exit_code: r.get(8)?,
+        label: r.get(9)?,
+        p_unsafe: r.get(10)?,
+        reason: r.get(11)?,
+        model_version: r.get(12)?,
+    })
+}
+
 /// A stored model: version, created_at (ms), report JSON, serialized model.
 pub type StoredModel = (i64, i64, String, Vec<u8>);
 
@@ -208,28 +229,8 @@ impl Store {
 
     /// The latest `limit` events, newest first.
     pub fn recent(&self, limit: u32) -> Result<Vec<EventRecord>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, session, shell, command, cwd, hostname, started_at, duration_ms, exit_code,
-                    label, p_unsafe, reason, model_version
-             FROM events ORDER BY started_at DESC, id DESC LIMIT ?1",
-        )?;
-        let rows = stmt.query_map([limit], |r| {
-            Ok(EventRecord {
-                id: r.get(0)?,
-                session: r.get(1)?,
-                shell: r.get(2)?,
-                command: r.get(3)?,
-                cwd: r.get(4)?,
-                hostname: r.get(5)?,
-                started_at: r.get(6)?,
-                duration_ms: r.get(7)?,
-                exit_code: r.get(8)?,
-                label: r.get(9)?,
-                p_unsafe: r.get(10)?,
-                reason: r.get(11)?,
-                model_version: r.get(12)?,
-            })
-        })?;
+        let mut stmt = self.conn.prepare_cached(&format!("SELECT {EVENT_COLUMNS} FROM events e ORDER BY e.started_at DESC, e.id DESC LIMIT ?1"))?;
+        let rows = stmt.query_map([limit], event_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -352,29 +353,11 @@ impl Store {
 
     /// Every event, oldest first, with the stored label of its command (for CSV export).
     pub fn for_each_event(&self, mut f: impl FnMut(&EventRecord, Option<&str>)) -> Result<u64, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT e.id, e.session, e.shell, e.command, e.cwd, e.hostname, e.started_at, e.duration_ms, e.exit_code,
-                    e.label, e.p_unsafe, e.reason, e.model_version, l.label
-             FROM events e LEFT JOIN labels l ON l.command = e.command ORDER BY e.started_at, e.id",
-        )?;
+        let mut stmt = self.conn.prepare(&format!("SELECT {EVENT_COLUMNS}, l.label FROM events e LEFT JOIN labels l ON l.command = e.command ORDER BY e.started_at, e.id"))?;
         let mut rows = stmt.query([])?;
         let mut n = 0;
         while let Some(r) = rows.next()? {
-            let e = EventRecord {
-                id: r.get(0)?,
-                session: r.get(1)?,
-                shell: r.get(2)?,
-                command: r.get(3)?,
-                cwd: r.get(4)?,
-                hostname: r.get(5)?,
-                started_at: r.get(6)?,
-                duration_ms: r.get(7)?,
-                exit_code: r.get(8)?,
-                label: r.get(9)?,
-                p_unsafe: r.get(10)?,
-                reason: r.get(11)?,
-                model_version: r.get(12)?,
-            };
+            let e = event_from_row(r)?;
             let person: Option<String> = r.get(13)?;
             f(&e, person.as_deref());
             n += 1;
