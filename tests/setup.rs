@@ -64,3 +64,35 @@ fn installer_is_idempotent_and_uninstall_removes_only_its_block() {
     assert_eq!(std::fs::read_to_string(&bashrc).unwrap(), "# my own settings\nalias ll='ls -l'\n");
     assert!(!home.path().join("bin dir/vigil").exists());
 }
+
+#[test]
+fn doctor_finds_missing_hooks_and_label_errors() {
+    let env = common::Env::new();
+    let home = tempfile::tempdir().unwrap();
+    let doctor = || {
+        env.cmd("vigil").arg("doctor").env("HOME", home.path()).env_remove("VIGIL_PROMPT_SEGMENT").env_remove("ZDOTDIR").env_remove("XDG_CONFIG_HOME").output().unwrap()
+    };
+    let out = doctor();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("does not load the hook") && text.contains("the hook is not loaded in this shell"), "{text}");
+    // After install.sh the rc files load it; a label-file error is named with its line.
+    let installed = Command::new("bash")
+        .arg(repo().join("install.sh"))
+        .args(["--from", bin_dir().to_str().unwrap(), "--bin-dir"])
+        .arg(home.path().join("bin"))
+        .env("HOME", home.path())
+        .env_remove("ZDOTDIR")
+        .env_remove("XDG_CONFIG_HOME")
+        .output()
+        .unwrap();
+    assert!(installed.status.success());
+    std::fs::write(env.path("labels.txt"), "safe ls\nperhaps rm x\n").unwrap();
+    assert!(env.vigil(&["agent", "start"]).status.success());
+    let out = doctor();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(!text.contains("does not load the hook") && text.contains("loads the hook"), "{text}");
+    assert!(text.contains("line 2: unknown label \"perhaps\""), "{text}");
+    assert!(text.contains("agent and client versions match"), "{text}");
+    let _ = env.vigil(&["agent", "stop"]);
+}

@@ -4,6 +4,7 @@
 //! not an error.
 
 mod args;
+mod doctor;
 mod hook;
 mod init;
 mod learn;
@@ -27,6 +28,7 @@ Usage:
   vigil models [--json]               model versions and their metrics
   vigil rollback VERSION              make an earlier model current
   vigil export --csv PATH             every command with its label, as CSV
+  vigil doctor                        check the installation, with a fix for each problem
   vigil agent <start|stop|status>     the agent (the hooks also start it on demand)
   vigil hook start|end ...            used by the shell hooks
   vigil --version
@@ -96,6 +98,7 @@ const COMMANDS: &[Command] = &[
     ("models", learn::MODELS_USAGE, learn::models),
     ("rollback", learn::ROLLBACK_USAGE, learn::rollback),
     ("export", learn::EXPORT_USAGE, learn::export),
+    ("doctor", doctor::DOCTOR_USAGE, doctor::doctor),
     ("agent", manage::AGENT_USAGE, manage::agent),
 ];
 

@@ -1,0 +1,169 @@
+//! `vigil doctor`: checks the installation and explains each problem with its fix.
+
+use crate::args::{Args, UsageError};
+use crate::manage::paths;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+use vigil::connection::{ClientError, Connection};
+use vigil::protocol::{Request, Response};
+
+/// Help for `vigil doctor`.
+pub const DOCTOR_USAGE: &str = "\
+Usage: vigil doctor
+
+Checks the hooks in your shells' rc files and in this shell, the agent, versions, the socket
+and file permissions, the database, your label file and the last retrain, and says how to fix
+what is wrong. Exit code 1 if anything is.
+Example:
+  vigil doctor
+";
+
+struct Report {
+    problems: usize,
+}
+
+impl Report {
+    fn ok(&self, what: &str) {
+        println!("  ok    {what}");
+    }
+    fn warn(&mut self, what: &str, fix: &str) {
+        self.problems += 1;
+        println!("  FIX   {what}\n        -> {fix}");
+    }
+    fn note(&self, what: &str) {
+        println!("  note  {what}");
+    }
+}
+
+fn home() -> PathBuf {
+    std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default()
+}
+
+/// The rc file of each shell and whether it loads the vigil hook.
+fn rc_files() -> Vec<(&'static str, PathBuf)> {
+    let h = home();
+    let zdot = std::env::var_os("ZDOTDIR").map(PathBuf::from).unwrap_or_else(|| h.clone());
+    let xdg = std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from).unwrap_or_else(|| h.join(".config"));
+    vec![("bash", h.join(".bashrc")), ("zsh", zdot.join(".zshrc")), ("fish", xdg.join("fish/config.fish"))]
+}
+
+fn shell_installed(shell: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(shell).is_file()))
+}
+
+fn private(path: &Path, want: u32) -> Option<String> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    let mode = meta.permissions().mode() & 0o777;
+    if meta.uid() != me {
+        return Some(format!("{} is owned by uid {}", path.display(), meta.uid()));
+    }
+    (mode & !want != 0).then(|| format!("{} is {mode:o}, want {want:o}", path.display()))
+}
+
+/// `vigil doctor`
+pub fn doctor(args: Args) -> Result<ExitCode, UsageError> {
+    args.finish()?;
+    let mut r = Report { problems: 0 };
+    let paths = match paths() {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+
+    println!("hooks");
+    for (shell, rc) in rc_files() {
+        if !shell_installed(shell) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&rc).unwrap_or_default();
+        if text.contains("vigil init") || text.contains("# >>> vigil >>>") {
+            r.ok(&format!("{shell}: {} loads the hook", rc.display()));
+        } else {
+            let line = if shell == "fish" { "vigil init fish | source".to_string() } else { format!("eval \"$(vigil init {shell})\"") };
+            r.warn(&format!("{shell}: {} does not load the hook", rc.display()), &format!("run ./install.sh, or add `{line}` to it"));
+        }
+    }
+    if std::env::var_os("VIGIL_PROMPT_SEGMENT").is_some() {
+        r.ok("the hook is loaded in this shell");
+    } else {
+        r.warn("the hook is not loaded in this shell", "open a new shell (or source your rc file)");
+    }
+    if std::env::var_os("BASH_VERSION").is_some() || std::env::var("SHELL").is_ok_and(|s| s.ends_with("bash")) {
+        r.note("bash: the hook uses bash-preexec's arrays when bash-preexec is loaded before it, its own DEBUG trap otherwise");
+    }
+
+    println!("agent");
+    match Connection::connect(&paths, Duration::from_secs(1)).and_then(|mut c| c.ping()) {
+        Ok(info) => {
+            r.ok(&format!("vigild {} answers (pid {}, socket {})", info.version, info.pid, paths.socket.display()));
+            if info.version != vigil::VERSION {
+                r.warn(&format!("the agent is {} and this vigil is {}", info.version, vigil::VERSION), "vigil agent stop && vigil agent start");
+            } else {
+                r.ok("agent and client versions match");
+            }
+        }
+        Err(ClientError::NotRunning(_)) => r.note("the agent is not running; it starts with your next command (or `vigil agent start`)"),
+        Err(e) => r.warn(&format!("the agent does not answer: {e}"), "vigil agent stop && vigil agent start; see the log in the logs folder"),
+    }
+
+    println!("files");
+    match vigil::paths::check_private_dir(&paths.runtime_dir) {
+        Ok(()) => r.ok(&format!("{} is private (0700, yours)", paths.runtime_dir.display())),
+        Err(e) if paths.runtime_dir.exists() => r.warn(&e.to_string(), &format!("chmod 700 {}", paths.runtime_dir.display())),
+        Err(_) => r.note(&format!("{} does not exist yet", paths.runtime_dir.display())),
+    }
+    if paths.socket.exists() {
+        match private(&paths.socket, 0o600) {
+            None => r.ok("the socket is 0600"),
+            Some(p) => r.warn(&p, &format!("chmod 600 {}", paths.socket.display())),
+        }
+    }
+    for f in [&paths.db, &paths.log_dir.join("vigild.log")] {
+        if let Some(p) = private(f, 0o600) {
+            r.warn(&p, &format!("chmod 600 {}", f.display()));
+        }
+    }
+    // The label file is the person's own (their editor made it): a note, not a problem.
+    if let Some(p) = private(&paths.labels, 0o600) {
+        r.note(&format!("{p}: others on this machine can read your labels (chmod 600 to stop that)"));
+    }
+
+    println!("store, labels, model");
+    let status = Connection::connect(&paths, Duration::from_secs(1)).and_then(|mut c| {
+        c.set_timeout(Some(Duration::from_secs(10)))?;
+        c.request(&Request::Status)
+    });
+    match status {
+        Ok(Response::Status(s)) => {
+            r.ok(&format!("database {}: {} events", s.database, s.events));
+            match &s.storage_error {
+                None => r.ok("the store is writing"),
+                Some(e) => r.warn(&format!("the store is failing: {e}"), "free disk space, or end the process that locks the database; events wait in the journal meanwhile"),
+            }
+            if s.label_errors.is_empty() {
+                r.ok(&format!("{} labels, no errors in {}", s.labels, paths.labels.display()));
+            }
+            for e in &s.label_errors {
+                r.warn(&format!("{}: line {}: {}", paths.labels.display(), e.line, e.error), "edit that line (LABEL COMMAND, LABEL one of safe, unsafe, unknown)");
+            }
+            match (s.model_version, &s.last_training) {
+                (Some(v), Some(t)) if t.contains("not made current") || t.contains("failed") => r.warn(&format!("model v{v} is current; last training: {t}"), "check your recent labels; `vigil models`, `vigil train`"),
+                (Some(v), t) => r.ok(&format!("model v{v} is current{}", t.as_ref().map(|t| format!("; last training: {t}")).unwrap_or_default())),
+                (None, _) => r.note("no model yet: the first one trains in the background (scores are rules-only meanwhile)"),
+            }
+        }
+        Ok(other) => r.warn(&format!("unexpected reply {other:?}"), "vigil agent stop && vigil agent start"),
+        Err(_) => r.note("store, labels and model are checked when the agent runs"),
+    }
+
+    if r.problems == 0 {
+        println!("all good");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("{} thing{} to fix", r.problems, if r.problems == 1 { "" } else { "s" });
+        Ok(ExitCode::FAILURE)
+    }
+}
