@@ -96,3 +96,18 @@ fn doctor_finds_missing_hooks_and_label_errors() {
     assert!(text.contains("agent and client versions match"), "{text}");
     let _ = env.vigil(&["agent", "stop"]);
 }
+
+#[test]
+fn config_says_where_each_value_came_from() {
+    let env = common::Env::new();
+    std::fs::write(env.path("config.toml"), "[model]\ntrees = 20\n[score]\nwarn_at = 0.9\n").unwrap();
+    let out = env.cmd("vigil").args(["config", "--json"]).env("VIGIL_LOG", "debug").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let find = |k: &str| rows.iter().find(|r| r["key"] == k).unwrap_or_else(|| panic!("{k} missing")).clone();
+    assert_eq!(find("score.warn_at")["value"], "0.9");
+    assert!(find("score.warn_at")["source"].as_str().unwrap().ends_with("config.toml"));
+    assert_eq!(find("agent.log_level")["source"], "environment");
+    assert_eq!(find("capture.batch_max_events")["source"], "default");
+    let _ = env.vigil(&["agent", "stop"]);
+}

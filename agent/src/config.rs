@@ -187,11 +187,38 @@ fn deep_merge(into: &mut Table, from: &Table) {
     }
 }
 
-/// Loads the configuration for `config_path` from the process environment and `flags`.
-pub fn load(config_path: &Path, flags: Table) -> Result<Config, ConfigError> {
+/// Every key of the merged layers, its value, and the layer it came from (the last that set
+/// it): `layers` are (name, layer) from lowest to highest precedence.
+pub fn explain(layers: &[(String, Table)]) -> Vec<(String, String, String)> {
+    let mut out: std::collections::BTreeMap<String, (String, String)> = Default::default();
+    for (name, layer) in layers {
+        for (section, v) in layer {
+            if let Value::Table(t) = v {
+                for (k, v) in t {
+                    out.insert(format!("{section}.{k}"), (v.to_string(), name.clone()));
+                }
+            }
+        }
+    }
+    out.into_iter().map(|(k, (v, src))| (k, v, src)).collect()
+}
+
+/// The layers for `config_path`, the process environment and `flags`, lowest first.
+pub fn layers(config_path: &Path, flags: Table) -> Result<Vec<(String, Table)>, ConfigError> {
     let env: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with("VIGIL_")).collect();
     let env = env_layer(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    merge(&[defaults(), file_layer(config_path)?, env, flags])
+    Ok(vec![
+        ("default".to_string(), defaults()),
+        (config_path.display().to_string(), file_layer(config_path)?),
+        ("environment".to_string(), env),
+        ("flags".to_string(), flags),
+    ])
+}
+
+/// Loads the configuration for `config_path` from the process environment and `flags`.
+pub fn load(config_path: &Path, flags: Table) -> Result<Config, ConfigError> {
+    let layers = layers(config_path, flags)?;
+    merge(&layers.into_iter().map(|(_, t)| t).collect::<Vec<_>>())
 }
 
 #[cfg(test)]
@@ -219,6 +246,17 @@ mod tests {
         assert_eq!(c.capture.batch_max_delay_ms, 5, "file beats defaults");
         assert_eq!(c.agent.log_level, "trace", "flags beat env");
         assert_eq!(c.agent.max_connections, 512, "untouched keys keep their default");
+    }
+
+    #[test]
+    fn explain_names_the_layer_each_value_came_from() {
+        let file: Table = "[capture]\nbatch_max_events = 10".parse().unwrap();
+        let env = env_layer([("VIGIL_LOG", "debug")]);
+        let rows = explain(&[("default".into(), defaults()), ("config.toml".into(), file), ("environment".into(), env)]);
+        let find = |k: &str| rows.iter().find(|r| r.0 == k).cloned().unwrap();
+        assert_eq!(find("capture.batch_max_events"), ("capture.batch_max_events".into(), "10".into(), "config.toml".into()));
+        assert_eq!(find("agent.log_level").2, "environment");
+        assert_eq!(find("model.trees").2, "default");
     }
 
     #[test]

@@ -17,6 +17,8 @@ use vigil::paths::{ensure_private_dir, PathError, Paths};
 /// How the agent was asked to start.
 #[derive(Debug, Clone, Default)]
 pub struct StartOptions {
+    /// The configuration explained, for `vigil config`.
+    pub explained: Vec<(String, String, String)>,
     /// Wait up to this long for the lock (an agent being replaced is still stopping).
     pub wait_lock: Option<Duration>,
 }
@@ -105,14 +107,16 @@ pub fn run(paths: &Paths, config: &Config, opts: &StartOptions) -> Result<(), Da
     let capture = Capture::new(writer.clone(), scorer, privacy, hostname(), open);
     capture.ingest_spool(&paths.spool);
 
-    let agent = Arc::new(Agent::new(
+    let mut agent = Agent::new(
         capture,
         learner.clone(),
         paths.socket.clone(),
         paths.db.clone(),
         config.agent.max_connections.max(1),
         Duration::from_secs(config.agent.idle_timeout_secs.max(1)),
-    ));
+    );
+    agent.config = opts.explained.clone();
+    let agent = Arc::new(agent);
     // One thread: a request is a few microseconds of work, and on a busy laptop each wake-up
     // of another thread is a context switch the person's shell waits for. SQLite reads go to
     // the blocking pool, writes to the writer thread.

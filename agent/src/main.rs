@@ -66,10 +66,15 @@ fn main() -> ExitCode {
         Ok(p) => p,
         Err(e) => return fail(&e.to_string()),
     };
-    let config = match config::load(&paths.config, flags) {
+    let layers = match config::layers(&paths.config, flags) {
+        Ok(l) => l,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let config = match config::merge(&layers.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>()) {
         Ok(c) => c,
         Err(e) => return fail(&e.to_string()),
     };
+    opts.explained = config::explain(&layers);
     let _log_guard = match init_logging(&paths, &config.agent.log_level) {
         Ok(g) => g,
         Err(e) => return fail(&format!("cannot open the log in {}: {e}", paths.log_dir.display())),

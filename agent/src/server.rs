@@ -33,6 +33,8 @@ pub struct Agent {
     pub idle_timeout: Duration,
     /// Signalled when a client asks the agent to stop.
     pub stop_requested: Notify,
+    /// The effective configuration, explained (see `config::explain`).
+    pub config: Vec<(String, String, String)>,
     /// Labels and models.
     pub learner: Arc<crate::learn::Learner>,
     started: Instant,
@@ -43,6 +45,7 @@ impl Agent {
     /// Builds the shared state.
     pub fn new(capture: Capture, learner: Arc<crate::learn::Learner>, socket: PathBuf, db: PathBuf, max_connections: usize, idle_timeout: Duration) -> Agent {
         Agent {
+            config: Vec::new(),
             capture,
             learner,
             socket,
@@ -144,6 +147,7 @@ impl Agent {
                     Err(e) => internal(e.to_string()),
                 }
             }
+            Request::Config => Response::Config(self.config.clone()),
             Request::Export { path } => {
                 self.capture.writer().flush(Duration::from_secs(5)).await;
                 let out = std::path::PathBuf::from(path);

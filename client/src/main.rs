@@ -29,6 +29,7 @@ Usage:
   vigil rollback VERSION              make an earlier model current
   vigil export --csv PATH             every command with its label, as CSV
   vigil doctor                        check the installation, with a fix for each problem
+  vigil config [--json]               the effective configuration, and where each value came from
   vigil agent <start|stop|status>     the agent (the hooks also start it on demand)
   vigil hook start|end ...            used by the shell hooks
   vigil --version
@@ -99,6 +100,7 @@ const COMMANDS: &[Command] = &[
     ("rollback", learn::ROLLBACK_USAGE, learn::rollback),
     ("export", learn::EXPORT_USAGE, learn::export),
     ("doctor", doctor::DOCTOR_USAGE, doctor::doctor),
+    ("config", show::CONFIG_USAGE, show::config),
     ("agent", manage::AGENT_USAGE, manage::agent),
 ];
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 
 /// Version of the frame layout and of the types below. Bump it on any change to them.
-pub const PROTOCOL_VERSION: u16 = 3;
+pub const PROTOCOL_VERSION: u16 = 4;
 
 /// Largest frame either side accepts, header excluded. A command longer than this cannot be
 /// recorded; a peer announcing a larger frame is cut off without reading it.
@@ -51,6 +51,8 @@ pub enum Request {
         /// The version.
         version: i64,
     },
+    /// The effective configuration; answered with [`Response::Config`].
+    Config,
     /// Write every event with its label to a CSV file; answered with [`Response::Exported`].
     Export {
         /// Absolute path of the file to write.
@@ -138,6 +140,8 @@ pub enum Response {
     },
     /// Model versions, newest first.
     Models(Vec<ModelInfo>),
+    /// The effective configuration: (key, value, where it came from), sorted by key.
+    Config(Vec<(String, String, String)>),
     /// Rows written by [`Request::Export`].
     Exported {
         /// Events written.

@@ -123,3 +123,37 @@ fn human_status(r: &StatusReport) -> String {
     }
     s
 }
+
+/// Help for `vigil config`.
+pub const CONFIG_USAGE: &str = "\
+Usage: vigil config [--json]
+
+Prints the agent's effective configuration: every key, its value, and where the value came
+from (default, config.toml, environment, flags). README.md lists every key.
+Example:
+  vigil config | grep model
+";
+
+/// `vigil config`
+pub fn config(mut args: Args) -> Result<ExitCode, UsageError> {
+    let json = args.flag(&["--json"]);
+    args.finish()?;
+    let paths = match paths() {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let rows = match connect(&paths).and_then(|mut c| c.request(&Request::Config)) {
+        Ok(Response::Config(rows)) => rows,
+        Ok(other) => return Ok(fail(format!("unexpected reply {other:?}"))),
+        Err(e) => return Ok(fail(e)),
+    };
+    let mut out = std::io::stdout().lock();
+    let width = rows.iter().map(|r| r.0.len() + r.1.len() + 3).max().unwrap_or(0);
+    for (k, v, src) in rows {
+        let line = if json { serde_json::json!({"key": k, "value": v, "source": src}).to_string() } else { format!("{:<width$} # {src}", format!("{k} = {v}")) };
+        if writeln!(out, "{line}").is_err() {
+            break;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
