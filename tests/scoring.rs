@@ -46,8 +46,19 @@ fn warns_runs_and_shows(shell: &str) {
     let mut quiet = Shell::start(&env, shell, &[("VIGIL_WARN", "0"), ("VIGIL_PROMPT", "0"), ("VIGIL_HOOK_TIMEOUT_MS", "1000")], "");
     let out = quiet.run("git push --force origin main; echo ran");
     assert!(!out.contains("vigil:") && out.contains("ran"), "{shell}: VIGIL_WARN=0 must silence warnings: {out:?}");
-    // VIGIL_PROMPT=0: the prompt is left alone, the segment is only in the variable.
-    let next = quiet.run("echo \"seg=[$VIGIL_PROMPT_SEGMENT]\"");
+    // VIGIL_PROMPT=0: the prompt is left alone, the segment is only in the variable. (The
+    // segment needs a live reply; on an overloaded machine a hook may miss even a 1 s
+    // deadline and spool instead, so this gets three tries.)
+    let mut next = String::new();
+    for attempt in 0..3 {
+        if attempt > 0 {
+            quiet.run("git push --force origin main; echo ran");
+        }
+        next = quiet.run("echo \"seg=[$VIGIL_PROMPT_SEGMENT]\"");
+        if next.contains("100%") {
+            break;
+        }
+    }
     assert!(!format!("{out}{next}").contains("100%\u{1b}[0m \u{1b}"), "{shell}: VIGIL_PROMPT=0 must leave the prompt alone: {next:?}");
     assert!(next.contains("seg=[") && next.contains("100%"), "{shell}: the segment stays available in $VIGIL_PROMPT_SEGMENT: {next:?}");
     quiet.exit();
