@@ -43,8 +43,11 @@ pub fn recent(mut args: Args) -> Result<ExitCode, UsageError> {
         Err(e) => return Ok(fail(e)),
     };
     let mut out = std::io::stdout().lock();
+    // SAFETY: isatty only inspects the descriptor.
+    let color = !json && unsafe { libc::isatty(1) } == 1 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let cwd_width = events.iter().map(|e| short_cwd(e.cwd.as_deref()).chars().count()).max().unwrap_or(1);
     for e in &events {
-        let line = if json { serde_json::to_string(e).unwrap_or_default() } else { human_event(e) };
+        let line = if json { serde_json::to_string(e).unwrap_or_default() } else { human_event(e, cwd_width, color) };
         if writeln!(out, "{line}").is_err() {
             break;
         }
@@ -52,15 +55,38 @@ pub fn recent(mut args: Args) -> Result<ExitCode, UsageError> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn human_event(e: &EventRecord) -> String {
-    let exit = e.exit_code.map_or("-".to_string(), |c| c.to_string());
-    let dur = e.duration_ms.map_or("-".to_string(), |d| format!("{d}ms"));
-    let risk = match (&e.label, e.p_unsafe) {
-        (Some(l), Some(p)) => format!("{l} {:.0}%", p * 100.0),
-        _ => "-".to_string(),
+/// The folder, at most 30 characters, keeping its end.
+fn short_cwd(cwd: Option<&str>) -> String {
+    let cwd = cwd.unwrap_or("-");
+    let n = cwd.chars().count();
+    if n <= 30 {
+        cwd.to_string()
+    } else {
+        format!("…{}", cwd.chars().skip(n - 29).collect::<String>())
+    }
+}
+
+/// One row: time, exit code, duration, risk, folder, command; aligned, coloured on a terminal.
+fn human_event(e: &EventRecord, cwd_width: usize, color: bool) -> String {
+    let paint = |code: &str, text: String| if color && !code.is_empty() { format!("\x1b[{code}m{text}\x1b[0m") } else { text };
+    let exit = format!("{:>4}", e.exit_code.map_or("-".to_string(), |c| c.to_string()));
+    let exit = paint(if e.exit_code.is_some_and(|c| c != 0) { "31" } else { "" }, exit);
+    let dur = match e.duration_ms {
+        Some(d) if d >= 60_000 => format!("{}m{:02}s", d / 60_000, d % 60_000 / 1000),
+        Some(d) if d >= 1000 => format!("{:.1}s", d as f64 / 1000.0),
+        Some(d) => format!("{d}ms"),
+        None => "-".to_string(),
     };
+    let (risk, code) = match (e.label.as_deref(), e.p_unsafe) {
+        (Some("unsafe"), Some(p)) => (format!("unsafe {:>3.0}%", p * 100.0), "31"),
+        (Some("unknown"), Some(p)) => (format!("?      {:>3.0}%", p * 100.0), "33"),
+        (Some("safe"), Some(p)) => (format!("safe   {:>3.0}%", p * 100.0), "2"),
+        _ => ("-".to_string(), ""),
+    };
+    let risk = paint(code, format!("{risk:<11}"));
+    let cwd = paint("2", format!("{:<cwd_width$}", short_cwd(e.cwd.as_deref())));
     let command = e.command.replace('\n', "⏎");
-    format!("{}  {exit:>4}  {dur:>8}  {risk:>12}  {}  {command}", local_time(e.started_at), e.cwd.as_deref().unwrap_or("-"))
+    format!("{}  {exit}  {dur:>7}  {risk}  {cwd}  {command}", local_time(e.started_at))
 }
 
 /// `YYYY-MM-DD HH:MM:SS` in local time.
