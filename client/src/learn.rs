@@ -2,7 +2,7 @@
 //! after its model versions.
 
 use crate::args::{Args, UsageError};
-use crate::manage::{connect, fail, paths};
+use crate::manage::{ask, fail, paths, unexpected};
 use crate::show::local_time;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -78,15 +78,7 @@ Example:
 pub fn train(mut args: Args) -> Result<ExitCode, UsageError> {
     let json = args.flag(&["--json"]);
     args.finish()?;
-    let paths = match paths() {
-        Ok(p) => p,
-        Err(code) => return Ok(code),
-    };
-    let reply = connect(&paths).and_then(|mut c| {
-        c.set_timeout(Some(Duration::from_secs(3600)))?;
-        c.request(&Request::Train)
-    });
-    match reply {
+    match ask(&Request::Train, Duration::from_secs(3600)) {
         Ok(Response::Report { json: report, current }) => {
             if json {
                 println!("{report}");
@@ -95,8 +87,8 @@ pub fn train(mut args: Args) -> Result<ExitCode, UsageError> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Ok(other) => Ok(fail(format!("unexpected reply {other:?}"))),
-        Err(e) => Ok(fail(e)),
+        Ok(other) => Ok(unexpected(&other)),
+        Err(code) => Ok(code),
     }
 }
 
@@ -140,14 +132,10 @@ Example:
 pub fn models(mut args: Args) -> Result<ExitCode, UsageError> {
     let json = args.flag(&["--json"]);
     args.finish()?;
-    let paths = match paths() {
-        Ok(p) => p,
-        Err(code) => return Ok(code),
-    };
-    let list = match connect(&paths).and_then(|mut c| c.request(&Request::Models)) {
+    let list = match ask(&Request::Models, Duration::from_secs(30)) {
         Ok(Response::Models(list)) => list,
-        Ok(other) => return Ok(fail(format!("unexpected reply {other:?}"))),
-        Err(e) => return Ok(fail(e)),
+        Ok(other) => return Ok(unexpected(&other)),
+        Err(code) => return Ok(code),
     };
     let mut out = std::io::stdout().lock();
     for m in list {
@@ -188,16 +176,12 @@ pub fn rollback(mut args: Args) -> Result<ExitCode, UsageError> {
     let v = args.positional().ok_or_else(|| UsageError("which version?".into()))?;
     args.finish()?;
     let version: i64 = v.trim_start_matches('v').parse().map_err(|_| UsageError(format!("{v:?} is not a version number")))?;
-    let paths = match paths() {
-        Ok(p) => p,
-        Err(code) => return Ok(code),
-    };
-    match connect(&paths).and_then(|mut c| c.request(&Request::Rollback { version })) {
+    match ask(&Request::Rollback { version }, Duration::from_secs(60)) {
         Ok(_) => {
             println!("model v{version} is current");
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) => Ok(fail(e)),
+        Err(code) => Ok(code),
     }
 }
 
@@ -218,20 +202,12 @@ pub fn export(mut args: Args) -> Result<ExitCode, UsageError> {
     args.finish()?;
     let path = std::path::Path::new(&path);
     let absolute = if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir().map(|d| d.join(path)).unwrap_or_else(|_| path.to_path_buf()) };
-    let paths = match paths() {
-        Ok(p) => p,
-        Err(code) => return Ok(code),
-    };
-    let reply = connect(&paths).and_then(|mut c| {
-        c.set_timeout(Some(Duration::from_secs(600)))?;
-        c.request(&Request::Export { path: absolute.display().to_string() })
-    });
-    match reply {
+    match ask(&Request::Export { path: absolute.display().to_string() }, Duration::from_secs(600)) {
         Ok(Response::Exported { rows }) => {
             println!("wrote {rows} events to {}", absolute.display());
             Ok(ExitCode::SUCCESS)
         }
-        Ok(other) => Ok(fail(format!("unexpected reply {other:?}"))),
-        Err(e) => Ok(fail(e)),
+        Ok(other) => Ok(unexpected(&other)),
+        Err(code) => Ok(code),
     }
 }

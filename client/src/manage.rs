@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 use vigil::connection::{self, ClientError, Connection};
 use vigil::paths::Paths;
-use vigil::protocol::{AgentInfo, Request, PROTOCOL_VERSION};
+use vigil::protocol::{AgentInfo, Request, Response, PROTOCOL_VERSION};
 
 /// Help for `vigil agent`.
 pub const AGENT_USAGE: &str = "\
@@ -77,6 +77,23 @@ pub fn connect(paths: &Paths) -> Result<Connection, ClientError> {
     }
     conn.set_timeout(Some(Duration::from_secs(30)))?;
     Ok(conn)
+}
+
+/// Sends one request for a person-facing command: resolves the paths, connects (starting
+/// the agent if needed), waits up to `timeout`, and turns any failure into one line on stderr
+/// and exit code 1.
+pub fn ask(request: &Request, timeout: Duration) -> Result<Response, ExitCode> {
+    let paths = paths()?;
+    let reply = connect(&paths).and_then(|mut c| {
+        c.set_timeout(Some(timeout))?;
+        c.request(request)
+    });
+    reply.map_err(fail)
+}
+
+/// Prints one line for a reply of the wrong kind (an agent of another build).
+pub fn unexpected(reply: &Response) -> ExitCode {
+    fail(format!("unexpected reply from the agent: {reply:?}"))
 }
 
 /// `vigil agent <start|stop|status>`

@@ -1,7 +1,8 @@
 //! `vigil recent` and `vigil status`: what the agent stored and how it is doing.
 
 use crate::args::{Args, UsageError};
-use crate::manage::{connect, fail, paths};
+use crate::manage::{ask, unexpected};
+use std::time::Duration;
 use std::io::Write;
 use std::process::ExitCode;
 use vigil::protocol::{EventRecord, Request, Response, StatusReport};
@@ -33,14 +34,10 @@ pub fn recent(mut args: Args) -> Result<ExitCode, UsageError> {
     let limit = args.number::<u32>(&["-n", "--limit"])?.unwrap_or(20);
     let json = args.flag(&["--json"]);
     args.finish()?;
-    let paths = match paths() {
-        Ok(p) => p,
-        Err(code) => return Ok(code),
-    };
-    let events = match connect(&paths).and_then(|mut c| c.request(&Request::Recent { limit })) {
+    let events = match ask(&Request::Recent { limit }, Duration::from_secs(30)) {
         Ok(Response::Events(events)) => events,
-        Ok(other) => return Ok(fail(format!("unexpected reply {other:?}"))),
-        Err(e) => return Ok(fail(e)),
+        Ok(other) => return Ok(unexpected(&other)),
+        Err(code) => return Ok(code),
     };
     let mut out = std::io::stdout().lock();
     // SAFETY: isatty only inspects the descriptor.
@@ -107,14 +104,10 @@ pub fn local_time(ms: i64) -> String {
 pub fn status(mut args: Args) -> Result<ExitCode, UsageError> {
     let json = args.flag(&["--json"]);
     args.finish()?;
-    let paths = match paths() {
-        Ok(p) => p,
-        Err(code) => return Ok(code),
-    };
-    let report = match connect(&paths).and_then(|mut c| c.request(&Request::Status)) {
+    let report = match ask(&Request::Status, Duration::from_secs(30)) {
         Ok(Response::Status(r)) => r,
-        Ok(other) => return Ok(fail(format!("unexpected reply {other:?}"))),
-        Err(e) => return Ok(fail(e)),
+        Ok(other) => return Ok(unexpected(&other)),
+        Err(code) => return Ok(code),
     };
     if json {
         println!("{}", serde_json::to_string(&report).unwrap_or_default());
@@ -164,14 +157,10 @@ Example:
 pub fn config(mut args: Args) -> Result<ExitCode, UsageError> {
     let json = args.flag(&["--json"]);
     args.finish()?;
-    let paths = match paths() {
-        Ok(p) => p,
-        Err(code) => return Ok(code),
-    };
-    let rows = match connect(&paths).and_then(|mut c| c.request(&Request::Config)) {
+    let rows = match ask(&Request::Config, Duration::from_secs(30)) {
         Ok(Response::Config(rows)) => rows,
-        Ok(other) => return Ok(fail(format!("unexpected reply {other:?}"))),
-        Err(e) => return Ok(fail(e)),
+        Ok(other) => return Ok(unexpected(&other)),
+        Err(code) => return Ok(code),
     };
     let mut out = std::io::stdout().lock();
     let width = rows.iter().map(|r| r.0.len() + r.1.len() + 3).max().unwrap_or(0);
