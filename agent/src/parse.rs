@@ -189,6 +189,22 @@ fn option_takes_value(wrapper: &str, opt: &str) -> bool {
     with_value.contains(&opt)
 }
 
+/// The index of the first argument after a wrapper's options (and their values), starting at
+/// `from`; a `--` ends the options and is skipped.
+fn options_end(argv: &[String], wrapper: &str, from: usize) -> usize {
+    let mut i = from;
+    while i < argv.len() && argv[i].starts_with('-') {
+        if argv[i] == "--" {
+            return i + 1;
+        }
+        if option_takes_value(wrapper, &argv[i]) {
+            i += 1;
+        }
+        i += 1;
+    }
+    i
+}
+
 /// Shells whose `-c SCRIPT` runs SCRIPT.
 const SHELLS: &[&str] = &["bash", "sh", "zsh", "dash", "ksh", "fish", "ash", "busybox"];
 
@@ -200,17 +216,7 @@ fn unwrap(cmd: &mut Cmd, depth: usize, out: &mut Parsed) {
         let name = first.rsplit('/').next().unwrap_or(&first).to_string();
         match name.as_str() {
             "sudo" | "doas" | "nice" | "nohup" | "time" | "ionice" | "stdbuf" | "builtin" | "exec" | "chroot" | "setsid" | "unbuffer" | "caffeinate" | "torsocks" | "proxychains" | "proxychains4" => {
-                let mut i = 1;
-                while i < cmd.argv.len() && cmd.argv[i].starts_with('-') {
-                    if cmd.argv[i] == "--" {
-                        i += 1;
-                        break;
-                    }
-                    if option_takes_value(&name, &cmd.argv[i]) {
-                        i += 1;
-                    }
-                    i += 1;
-                }
+                let mut i = options_end(&cmd.argv, &name, 1);
                 if name == "chroot" && i < cmd.argv.len() {
                     i += 1; // the new root
                 }
@@ -260,32 +266,27 @@ fn unwrap(cmd: &mut Cmd, depth: usize, out: &mut Parsed) {
                 }
             }
             "timeout" => {
-                let mut i = 1;
-                while i < cmd.argv.len() && cmd.argv[i].starts_with('-') {
-                    if option_takes_value(&name, &cmd.argv[i]) {
-                        i += 1;
-                    }
-                    i += 1;
-                }
+                let i = options_end(&cmd.argv, &name, 1);
                 strip(cmd, &name, i + 1); // the duration
             }
             "xargs" | "flock" | "runuser" => {
-                let mut i = 1;
-                while i < cmd.argv.len() && cmd.argv[i].starts_with('-') {
-                    if name == "flock" && (cmd.argv[i] == "-c" || cmd.argv[i] == "--command") {
-                        if let Some(script) = cmd.argv.get(i + 1).cloned() {
+                let mut i = options_end(&cmd.argv, &name, 1);
+                if name == "flock" {
+                    // flock [opts] FILE -c SCRIPT (or -c among the options): the script is a
+                    // command line of its own.
+                    let is_c = |a: &String| a == "-c" || a == "--command";
+                    let among_options = cmd.argv[1..i].iter().position(is_c).map(|p| p + 1);
+                    let after_file = Some(i + 1).filter(|&p| cmd.argv.get(p).is_some_and(is_c));
+                    if let Some(pos) = among_options.or(after_file) {
+                        if let Some(script) = cmd.argv.get(pos + 1).cloned() {
                             parse_into(&script, depth + 1, out);
                         }
                         cmd.argv.clear();
                         return;
                     }
-                    if option_takes_value(&name, &cmd.argv[i]) {
-                        i += 1;
+                    if i < cmd.argv.len() {
+                        i += 1; // the lock file
                     }
-                    i += 1;
-                }
-                if name == "flock" && i < cmd.argv.len() {
-                    i += 1; // the lock file
                 }
                 if name == "xargs" && i >= cmd.argv.len() {
                     // Bare xargs runs echo.
@@ -294,13 +295,7 @@ fn unwrap(cmd: &mut Cmd, depth: usize, out: &mut Parsed) {
                 strip(cmd, &name, i);
             }
             "watch" => {
-                let mut i = 1;
-                while i < cmd.argv.len() && cmd.argv[i].starts_with('-') {
-                    if option_takes_value(&name, &cmd.argv[i]) {
-                        i += 1;
-                    }
-                    i += 1;
-                }
+                let i = options_end(&cmd.argv, &name, 1);
                 // watch runs its arguments joined, through sh -c.
                 let script = cmd.argv.get(i..).unwrap_or(&[]).join(" ");
                 parse_into(&script, depth + 1, out);
@@ -509,11 +504,8 @@ fn tokenize(line: &str, depth: usize, out: &mut Parsed) -> Vec<Tok> {
                     .unwrap_or_else(|| c.to_string());
                 i += op.chars().count();
                 if op.starts_with('<') || op.starts_with('>') || op.starts_with("&>") {
-                    let full = format!("{fd_prefix}{op}");
-                    if op == ">&" || op == "<&" {
-                        // 2>&1: the target is a descriptor, read as the next word.
-                    }
-                    pending_redirect = Some(full);
+                    // The target (a file, or a descriptor after >&) is the next word.
+                    pending_redirect = Some(format!("{fd_prefix}{op}"));
                 } else {
                     toks.push(Tok::Op(op));
                 }
@@ -638,6 +630,8 @@ mod tests {
         assert_eq!(argvs("time rm x"), [vec!["rm", "x"]]);
         assert_eq!(argvs("timeout 5 rm x"), [vec!["rm", "x"]]);
         assert_eq!(argvs("timeout -s KILL 5s rm x"), [vec!["rm", "x"]]);
+        assert_eq!(argvs("flock -w 5 /tmp/lock -c 'rm -rf x'"), [vec!["rm", "-rf", "x"]]);
+        assert_eq!(argvs("flock /tmp/lock rm x"), [vec!["rm", "x"]]);
         assert_eq!(argvs("find . -name '*.o' | xargs -0 -n 5 rm -f"), [vec!["find", ".", "-name", "*.o"], vec!["rm", "-f"]]);
         assert_eq!(argvs("watch -n 1 'rm -rf /tmp/x'"), [vec!["rm", "-rf", "/tmp/x"]]);
         assert_eq!(argvs("sudo nice -n 5 env X=1 timeout 3 rm -rf /"), [vec!["rm", "-rf", "/"]]);

@@ -133,14 +133,8 @@ pub fn render_segment(seg: &Segment, shell: &str, color: bool) -> String {
 
 /// Sends `req` live, or keeps it in the spool; starts or replaces the agent as needed.
 fn deliver(req: &Request, on_reply: impl FnOnce(&Response)) -> ExitCode {
-    let paths = match Paths::from_env() {
-        Ok(p) => p,
-        Err(e) => {
-            // Nowhere to keep the event, and nowhere to log: stay silent in the shell.
-            let _ = e;
-            return ExitCode::FAILURE;
-        }
-    };
+    // Without paths there is nowhere to keep the event, and nowhere to log: stay silent.
+    let Ok(paths) = Paths::from_env() else { return ExitCode::FAILURE };
     let live = Connection::connect(&paths, hook_timeout()).and_then(|mut c| c.request(req));
     match live {
         Ok(reply) => {
