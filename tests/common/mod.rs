@@ -181,7 +181,17 @@ impl Env {
         db.query_row(sql, [], |r| r.get(0)).ok()
     }
 
-    /// Waits until `f` holds, up to `secs`.
+    /// Waits until the agent's log says `any` of these; the log writer is non-blocking, so on a
+    /// busy machine a line lands a moment after the event it tells of.
+    pub fn wait_log(&self, any: &[&str], what: &str) {
+        let log = self.path("logs/vigild.log");
+        self.wait_until(10, what, || {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            any.iter().any(|s| text.contains(s))
+        });
+    }
+
+    /// Polls `f` every 25 ms until it holds, failing with diagnostics after `secs`.
     pub fn wait_until(&self, secs: u64, what: &str, mut f: impl FnMut() -> bool) {
         let until = Instant::now() + Duration::from_secs(secs);
         while !f() {
