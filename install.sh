@@ -6,6 +6,7 @@
 #   ./install.sh --uninstall     stop the agent, remove the blocks and the binaries; keep data
 #   ./install.sh --uninstall --purge   ... and delete vigil's data, labels and config too
 #
+# --uninstall runs `vigil uninstall` (the same command a person can type).
 # Options: --bin-dir DIR (default ~/.local/bin, or $VIGIL_BIN_DIR), --from DIR (install
 # binaries already built in DIR instead of building), --build-only (build, print the folder).
 set -euo pipefail
@@ -23,7 +24,7 @@ while [ $# -gt 0 ]; do
         --bin-dir) bin_dir=$2; shift ;;
         --from) from=$2; shift ;;
         --build-only) mode=build ;;
-        -h | --help) sed -n '2,11p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
         *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -81,17 +82,6 @@ write_block() {
     echo "  $rc: hook added"
 }
 
-remove_block() {
-    local rc=$1 tmp
-    [ -f "$rc" ] || return 0
-    grep -qxF "$begin" "$rc" || return 0
-    tmp=$(mktemp "$rc.vigil.XXXXXX")
-    without_block "$rc" >"$tmp"
-    cat "$tmp" >"$rc"
-    rm -f "$tmp"
-    echo "  $rc: hook removed"
-}
-
 # Release build for this machine. On glibc Linux the binaries are linked statically: the
 # hooks exec `vigil` twice per command, and a static binary starts as fast as /bin/true
 # (the dynamic loader costs a quarter of a millisecond per exec). The explicit --target keeps
@@ -132,22 +122,15 @@ if [ "$mode" = install ]; then
     esac
     echo "open a new shell: the agent starts with your first command. 'vigil status' shows it."
 else
-    if [ -x "$bin_dir/vigil" ]; then
-        "$bin_dir/vigil" agent stop || true
+    # `vigil uninstall` does the work (the same as typing it): stop the agent, take the
+    # blocks out, delete the binaries, and the data too with --purge.
+    if [ ! -x "$bin_dir/vigil" ]; then
+        echo "install.sh: there is no vigil in $bin_dir (see --bin-dir); 'vigil uninstall' works from wherever vigil is" >&2
+        exit 1
     fi
-    while IFS=$'\t' read -r _shell rc; do
-        remove_block "$rc"
-    done < <(rc_files)
-    rm -f "$bin_dir/vigil" "$bin_dir/vigild"
-    echo "removed vigil and vigild from $bin_dir"
+    args=()
     if [ "$purge" = 1 ]; then
-        if [ -n "${VIGIL_HOME:-}" ]; then
-            rm -rf "$VIGIL_HOME"
-        else
-            rm -rf "${XDG_DATA_HOME:-$HOME/.local/share}/vigil" "${XDG_CONFIG_HOME:-$HOME/.config}/vigil"
-        fi
-        echo "deleted vigil's data, labels and config"
-    else
-        echo "kept your data (history database, labels, config); --purge deletes them"
+        args+=(--purge)
     fi
+    "$bin_dir/vigil" uninstall ${args[@]+"${args[@]}"}
 fi

@@ -48,6 +48,11 @@ impl Capture {
         &self.scorer
     }
 
+    /// The host name stored with events.
+    pub fn hostname(&self) -> Option<&str> {
+        self.hostname.as_deref()
+    }
+
     /// The writer behind this capture.
     pub fn writer(&self) -> &Arc<Writer> {
         &self.writer

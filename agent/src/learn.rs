@@ -238,6 +238,8 @@ struct State {
     last_trained: Option<std::time::Instant>,
     last_training: Option<String>,
     closing: bool,
+    /// Set once the scheduler has a model to offer, or has given up on training the first.
+    ready: bool,
 }
 
 /// Reads labels, schedules retraining, trains, keeps every version, and rolls back.
@@ -249,6 +251,8 @@ pub struct Learner {
     scorer: Arc<Scorer>,
     state: Mutex<State>,
     wake: Condvar,
+    /// Signalled when `ready` is set.
+    ready: Condvar,
     training: Mutex<()>,
 }
 
@@ -275,8 +279,9 @@ impl Learner {
             params,
             config,
             scorer,
-            state: Mutex::new(State { labels: LabelSet::default(), file_error: None, changed_at: None, last_trained: None, last_training: None, closing: false }),
+            state: Mutex::new(State { labels: LabelSet::default(), file_error: None, changed_at: None, last_trained: None, last_training: None, closing: false, ready: false }),
             wake: Condvar::new(),
+            ready: Condvar::new(),
             training: Mutex::new(()),
         })
     }
@@ -399,10 +404,18 @@ impl Learner {
         LearnStatus { labels: st.labels.labels.len() as u64, errors, last_training: st.last_training.clone() }
     }
 
+    /// Waits (up to `timeout`) until the first model exists, or training it failed: bulk
+    /// scoring right after the agent's first start should not settle for rules only.
+    pub fn wait_ready(&self, timeout: Duration) {
+        let st = self.lock();
+        let _unused = self.ready.wait_timeout_while(st, timeout, |st| !st.ready && !st.closing).unwrap_or_else(|p| p.into_inner());
+    }
+
     /// Stops the scheduler thread.
     pub fn close(&self) {
         self.lock().closing = true;
         self.wake.notify_all();
+        self.ready.notify_all();
     }
 
     /// The scheduler: waits for label changes, and retrains `retrain_delay_secs` after the
@@ -416,6 +429,8 @@ impl Learner {
                 tracing::error!("training model v1 failed: {e}");
             }
         }
+        self.lock().ready = true;
+        self.ready.notify_all();
         let delay = Duration::from_secs(self.config.retrain_delay_secs);
         let interval = Duration::from_secs(self.config.retrain_min_interval_secs);
         loop {

@@ -39,6 +39,8 @@ pub struct Agent {
     pub learner: Arc<crate::learn::Learner>,
     started: Instant,
     reader: Mutex<Option<Store>>,
+    /// A second writing connection, for imports: the batch writer keeps its own.
+    importer: Mutex<Option<Store>>,
 }
 
 impl Agent {
@@ -55,6 +57,7 @@ impl Agent {
             stop_requested: Notify::new(),
             started: Instant::now(),
             reader: Mutex::new(None),
+            importer: Mutex::new(None),
         }
     }
 
@@ -153,6 +156,45 @@ impl Agent {
                 let out = std::path::PathBuf::from(path);
                 match self.read(move |s| crate::dataset::export(s, &out).map_err(|e| crate::store::StoreError::Invalid(e.to_string()))).await {
                     Ok(rows) => Response::Exported { rows },
+                    Err(e) => internal(e),
+                }
+            }
+            Request::Import { shell, entries } => {
+                let agent = self.clone();
+                let run = move || {
+                    agent.learner.wait_ready(Duration::from_secs(120));
+                    let mut guard = agent.importer.lock().unwrap_or_else(|p| p.into_inner());
+                    if guard.is_none() {
+                        *guard = Some(Store::open(&agent.db).map_err(|e| e.to_string())?);
+                    }
+                    match guard.as_mut() {
+                        Some(store) => crate::import::import(store, &agent.capture, &shell, entries).map_err(|e| e.to_string()),
+                        None => Err("no importer".to_string()),
+                    }
+                };
+                match tokio::task::spawn_blocking(run).await {
+                    Ok(Ok(summary)) => Response::Imported(summary),
+                    Ok(Err(e)) => internal(e),
+                    Err(e) => internal(e.to_string()),
+                }
+            }
+            Request::Review { limit } => {
+                self.capture.writer().flush(Duration::from_secs(2)).await;
+                let scorer = self.capture.scorer().clone();
+                let learner = self.learner.clone();
+                let queue = move |s: &Store| {
+                    learner.wait_ready(Duration::from_secs(120));
+                    crate::review::queue(s, &scorer, limit)
+                };
+                match self.read(queue).await {
+                    Ok(items) => Response::Review(items),
+                    Err(e) => internal(e),
+                }
+            }
+            Request::Stats { days, top } => {
+                self.capture.writer().flush(Duration::from_secs(2)).await;
+                match self.read(move |s| crate::stats::report(s, days, top)).await {
+                    Ok(report) => Response::Stats(report),
                     Err(e) => internal(e),
                 }
             }

@@ -53,6 +53,8 @@ const MIGRATIONS: &[&str] = &[
         exit_code   INTEGER NOT NULL,
         duration_ms INTEGER
     );",
+    // 5: looking commands up by text (import's dedupe, stats, the review queue)
+    "CREATE INDEX events_command ON events(command, started_at);",
 ];
 
 /// The schema version this binary writes.
@@ -146,6 +148,37 @@ pub struct ModelRow {
     pub labels_fingerprint: Option<String>,
 }
 
+/// A command read from a history file, scored, ready to store (see `Store::import`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportRow {
+    /// The event; its key must be unique.
+    pub event: crate::journal::EventRow,
+    /// Whether `started_at` came from the history file.
+    pub timed: bool,
+    /// Wall time, when the file records it.
+    pub duration_ms: Option<i64>,
+    /// Which occurrence this is (see `vigil::protocol::HistoryEntry::occurrence`).
+    pub occurrence: u32,
+}
+
+/// (name, count) pairs.
+pub type Counts = Vec<(String, u64)>;
+
+/// One distinct command with how often and when it last ran.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandUse {
+    /// The command.
+    pub command: String,
+    /// Times stored.
+    pub count: u64,
+    /// Latest start (ms).
+    pub last_seen: i64,
+    /// Highest stored p_unsafe.
+    pub p_unsafe: Option<f64>,
+    /// The reason stored with that score.
+    pub reason: Option<String>,
+}
+
 /// A connection to the store.
 pub struct Store {
     conn: Connection,
@@ -225,6 +258,107 @@ impl Store {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Stores imported commands in one transaction, skipping duplicates, and returns
+    /// (added, duplicates, added with the label `unsafe`). A timed row is a duplicate when the
+    /// store already holds `occurrence` events of that command from its second or the next
+    /// (a hook records a command a few milliseconds after the shell dated it, which may fall
+    /// in the next second); an untimed one when it holds that many of the command from the
+    /// same shell at all (without a date, a command cannot be told from an earlier run).
+    pub fn import(&mut self, rows: &[ImportRow]) -> Result<(u64, u64, u64), StoreError> {
+        let tx = self.conn.transaction()?;
+        let (mut added, mut duplicates, mut risky) = (0, 0, 0);
+        {
+            let mut in_window = tx.prepare_cached("SELECT COUNT(*) FROM events WHERE command = ?1 AND started_at >= ?2 AND started_at < ?2 + 2000")?;
+            let mut in_all = tx.prepare_cached("SELECT COUNT(*) FROM events WHERE command = ?1 AND shell = ?2")?;
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO events
+                 (key, session, shell, command, cwd, hostname, started_at, duration_ms, label, p_unsafe, reason, model_version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?;
+            for row in rows {
+                let e = &row.event;
+                let stored: i64 = if row.timed {
+                    let second = e.started_at - e.started_at.rem_euclid(1000);
+                    in_window.query_row(params![e.command, second], |r| r.get(0))?
+                } else {
+                    in_all.query_row([&e.command, &e.shell], |r| r.get(0))?
+                };
+                if stored >= i64::from(row.occurrence) {
+                    duplicates += 1;
+                    continue;
+                }
+                let n = insert.execute(params![
+                    e.key, e.session, e.shell, e.command, e.cwd, e.hostname, e.started_at, row.duration_ms, e.label, e.p_unsafe, e.reason,
+                    e.model_version
+                ])? as u64;
+                added += n;
+                if e.label.as_deref() == Some("unsafe") {
+                    risky += n;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok((added, duplicates, risky))
+    }
+
+    /// Distinct commands among the latest `window` events that have no label of the person's,
+    /// with their counts; most recently run first.
+    pub fn unlabelled_recent(&self, window: u32) -> Result<Vec<CommandUse>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.command, COUNT(*), MAX(e.started_at)
+             FROM (SELECT command, started_at FROM events ORDER BY started_at DESC LIMIT ?1) e
+             WHERE NOT EXISTS (SELECT 1 FROM labels l WHERE l.command = e.command AND l.label IN ('safe', 'unsafe'))
+             GROUP BY e.command ORDER BY MAX(e.started_at) DESC",
+        )?;
+        let rows = stmt.query_map([window], |r| {
+            Ok(CommandUse { command: r.get(0)?, count: r.get::<_, i64>(1)? as u64, last_seen: r.get(2)?, p_unsafe: None, reason: None })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Calls `f` once per distinct stored command (with its count and highest stored score),
+    /// in one pass over the command index.
+    pub fn for_each_command(&self, mut f: impl FnMut(CommandUse)) -> Result<(), StoreError> {
+        let mut stmt = self.conn.prepare("SELECT command, COUNT(*), MAX(started_at), MAX(p_unsafe), reason FROM events GROUP BY command")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            f(CommandUse { command: r.get(0)?, count: r.get::<_, i64>(1)? as u64, last_seen: r.get(2)?, p_unsafe: r.get(3)?, reason: r.get(4)? });
+        }
+        Ok(())
+    }
+
+    /// Events per local day for the `days` days ending today, oldest first, empty days included.
+    pub fn per_day(&self, days: u32) -> Result<Vec<(String, u64)>, StoreError> {
+        let days = days.clamp(1, 3660);
+        let first: String = self.conn.query_row("SELECT date('now', 'localtime', ?1)", [format!("-{} days", days - 1)], |r| r.get(0))?;
+        // A day earlier than the first local midnight, in UTC ms: the index narrows the scan,
+        // the date() filter is exact.
+        let since = vigil::now_ms() - (i64::from(days) + 1) * 86_400_000;
+        let mut stmt = self.conn.prepare(
+            "SELECT date(started_at / 1000, 'unixepoch', 'localtime') AS d, COUNT(*) FROM events
+             WHERE started_at >= ?1 GROUP BY d HAVING d >= ?2",
+        )?;
+        let counts: std::collections::HashMap<String, u64> =
+            stmt.query_map(params![since, first], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?.collect::<Result<_, _>>()?;
+        let mut out = Vec::with_capacity(days as usize);
+        for back in (0..days).rev() {
+            let day: String = self.conn.query_row("SELECT date('now', 'localtime', ?1)", [format!("-{back} days")], |r| r.get(0))?;
+            let n = counts.get(&day).copied().unwrap_or(0);
+            out.push((day, n));
+        }
+        Ok(out)
+    }
+
+    /// Stored events by verdict, and the person's labels by label.
+    pub fn label_counts(&self) -> Result<(Counts, Counts), StoreError> {
+        let group = |sql: &str| -> Result<Counts, StoreError> {
+            let mut stmt = self.conn.prepare(sql)?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, Option<String>>(0)?.unwrap_or_else(|| "unscored".into()), r.get::<_, i64>(1)? as u64)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        };
+        Ok((group("SELECT label, COUNT(*) FROM events GROUP BY label ORDER BY label")?, group("SELECT label, COUNT(*) FROM labels GROUP BY label ORDER BY label")?))
     }
 
     /// The latest `limit` events, newest first.

@@ -1,9 +1,10 @@
 //! `vigil doctor`: checks the installation and explains each problem with its fix.
 
 use crate::args::{Args, UsageError};
+use crate::install::{rc_files, BEGIN};
 use crate::manage::paths;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 use vigil::connection::{ClientError, Connection};
@@ -37,18 +38,6 @@ impl Report {
     }
 }
 
-fn home() -> PathBuf {
-    std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default()
-}
-
-/// The rc file of each shell and whether it loads the vigil hook.
-fn rc_files() -> Vec<(&'static str, PathBuf)> {
-    let h = home();
-    let zdot = std::env::var_os("ZDOTDIR").map(PathBuf::from).unwrap_or_else(|| h.clone());
-    let xdg = std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from).unwrap_or_else(|| h.join(".config"));
-    vec![("bash", h.join(".bashrc")), ("zsh", zdot.join(".zshrc")), ("fish", xdg.join("fish/config.fish"))]
-}
-
 fn shell_installed(shell: &str) -> bool {
     std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(shell).is_file()))
 }
@@ -79,7 +68,7 @@ pub fn doctor(args: Args) -> Result<ExitCode, UsageError> {
             continue;
         }
         let text = std::fs::read_to_string(&rc).unwrap_or_default();
-        if text.contains("vigil init") || text.contains("# >>> vigil >>>") {
+        if text.contains("vigil init") || text.contains(BEGIN) {
             r.ok(&format!("{shell}: {} loads the hook", rc.display()));
         } else {
             let line = if shell == "fish" { "vigil init fish | source".to_string() } else { format!("eval \"$(vigil init {shell})\"") };

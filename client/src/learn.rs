@@ -41,25 +41,28 @@ pub fn label(mut args: Args) -> Result<ExitCode, UsageError> {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
-    if let Err(e) = std::fs::DirBuilder::new().recursive(true).create(&paths.config_dir) {
-        return Ok(fail(format!("cannot create {}: {e}", paths.config_dir.display())));
-    }
-    // One O_APPEND write of the whole line: concurrent appends never interleave, and the
-    // file is never rewritten.
-    let line = format!("{label} {command}\n");
-    let written = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(&paths.labels)
-        .and_then(|mut f| f.write_all(line.as_bytes()));
-    match written {
+    match append_label(&paths, &label, command) {
         Ok(()) => {
             println!("{label} {command}  (in {})", paths.labels.display());
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) => Ok(fail(format!("cannot write {}: {e}", paths.labels.display()))),
+        Err(e) => Ok(fail(e)),
     }
+}
+
+/// Appends `LABEL COMMAND` to the label file with one `O_APPEND` write, creating the folder
+/// and the file if needed: concurrent appends never interleave, and the file is never
+/// rewritten. `command` must be one line.
+pub fn append_label(paths: &vigil::paths::Paths, label: &str, command: &str) -> Result<(), String> {
+    std::fs::DirBuilder::new().recursive(true).create(&paths.config_dir).map_err(|e| format!("cannot create {}: {e}", paths.config_dir.display()))?;
+    let line = format!("{label} {command}\n");
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&paths.labels)
+        .and_then(|mut f| f.write_all(line.as_bytes()))
+        .map_err(|e| format!("cannot write {}: {e}", paths.labels.display()))
 }
 
 /// Help for `vigil train`.

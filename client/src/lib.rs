@@ -2,6 +2,7 @@
 //! use, the blocking connection the hooks and commands use, and the spool.
 
 pub mod connection;
+pub mod history;
 pub mod paths;
 pub mod protocol;
 pub mod redact;

@@ -6,11 +6,15 @@
 mod args;
 mod doctor;
 mod hook;
+mod import;
 mod init;
+mod install;
 mod learn;
 mod manage;
+mod review;
 mod score;
 mod show;
+mod stats;
 
 use args::{Args, UsageError};
 use std::process::ExitCode;
@@ -21,6 +25,9 @@ vigil: a learning safety net for your shell (advisory; nothing leaves this machi
 Usage:
   vigil init <bash|zsh|fish>          print the hook script: eval \"$(vigil init bash)\"
   vigil recent [-n N] [--json]        latest commands
+  vigil stats [--days N] [--json]     commands per day, most frequent, riskiest, models
+  vigil import [bash|zsh|fish|auto]   bring your existing shell history in
+  vigil review [--list] [--json]      label the commands the model is least sure of
   vigil status [--json]               agent, store, labels and model state
   vigil score [--json] [--stdin] [CMD] score commands without recording them
   vigil label <safe|unsafe|unknown> CMD  label a command (appends to your label file)
@@ -31,6 +38,7 @@ Usage:
   vigil doctor                        check the installation, with a fix for each problem
   vigil config [--json]               the effective configuration, and where each value came from
   vigil agent <start|stop|status>     the agent (the hooks also start it on demand)
+  vigil uninstall [--purge]           remove the hooks and the binaries (data kept)
   vigil hook start|end ...            used by the shell hooks
   vigil --version
 
@@ -92,6 +100,9 @@ type Command = (&'static str, &'static str, fn(Args) -> Outcome);
 const COMMANDS: &[Command] = &[
     ("init", INIT_USAGE, init_command),
     ("recent", show::RECENT_USAGE, show::recent),
+    ("stats", stats::STATS_USAGE, stats::stats),
+    ("import", import::IMPORT_USAGE, import::import),
+    ("review", review::REVIEW_USAGE, review::review),
     ("status", show::STATUS_USAGE, show::status),
     ("score", score::SCORE_USAGE, score::score),
     ("label", learn::LABEL_USAGE, learn::label),
@@ -102,6 +113,7 @@ const COMMANDS: &[Command] = &[
     ("doctor", doctor::DOCTOR_USAGE, doctor::doctor),
     ("config", show::CONFIG_USAGE, show::config),
     ("agent", manage::AGENT_USAGE, manage::agent),
+    ("uninstall", install::UNINSTALL_USAGE, install::uninstall),
 ];
 
 const INIT_USAGE: &str = "\

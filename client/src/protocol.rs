@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 
 /// Version of the frame layout and of the types below. Bump it on any change to them.
-pub const PROTOCOL_VERSION: u16 = 4;
+pub const PROTOCOL_VERSION: u16 = 5;
 
 /// Largest frame either side accepts, header excluded. A command longer than this cannot be
 /// recorded; a peer announcing a larger frame is cut off without reading it.
@@ -58,6 +58,45 @@ pub enum Request {
         /// Absolute path of the file to write.
         path: String,
     },
+    /// Store commands from a shell's history file, skipping those already stored; answered
+    /// with [`Response::Imported`]. Sent in batches, in the file's order.
+    Import {
+        /// `bash`, `zsh` or `fish`.
+        shell: String,
+        /// The batch.
+        entries: Vec<HistoryEntry>,
+    },
+    /// The labelling queue: recent distinct commands without a label, the most instructive
+    /// first; answered with [`Response::Review`].
+    Review {
+        /// How many at most.
+        limit: u32,
+    },
+    /// Usage and learning figures; answered with [`Response::Stats`].
+    Stats {
+        /// Days of the per-day chart, ending today.
+        days: u32,
+        /// Length of the top lists.
+        top: u32,
+    },
+}
+
+/// One command read from a history file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// The command line (may span lines).
+    pub command: String,
+    /// When it ran, in milliseconds since the epoch; for a file without timestamps, a time
+    /// that keeps the file's order.
+    pub started_at: i64,
+    /// Whether `started_at` came from the file.
+    pub timed: bool,
+    /// Wall time, when the file records it (zsh's extended history).
+    pub duration_ms: Option<i64>,
+    /// Which occurrence of this command this is in the file (1 for the first): for a timed
+    /// entry, counted among entries of the same command and second; otherwise in the whole
+    /// file. The entry is a duplicate when the store already holds that many.
+    pub occurrence: u32,
 }
 
 /// Whether a command line is recorded at all: a command typed with a leading space is the
@@ -149,6 +188,12 @@ pub enum Response {
     },
     /// Events, newest first.
     Events(Vec<EventRecord>),
+    /// The outcome of one [`Request::Import`] batch.
+    Imported(ImportSummary),
+    /// The labelling queue, most instructive first.
+    Review(Vec<ReviewItem>),
+    /// Usage and learning figures.
+    Stats(StatsReport),
     /// Agent state.
     Status(StatusReport),
     /// The request was carried out.
@@ -301,6 +346,59 @@ pub struct EventRecord {
     pub reason: Option<String>,
     /// Model version that scored it.
     pub model_version: Option<i64>,
+}
+
+/// What an import batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportSummary {
+    /// Commands stored.
+    pub added: u64,
+    /// Commands already in the store.
+    pub duplicates: u64,
+    /// Commands not recorded (leading space, blank, or matched by the `[redact]` ignores).
+    pub ignored: u64,
+    /// Stored commands judged unsafe.
+    pub risky: u64,
+}
+
+/// One command in the labelling queue, as `vigil review --list --json` prints it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewItem {
+    /// The command (as stored: redacted).
+    pub command: String,
+    /// Times it was run.
+    pub count: u64,
+    /// When it last ran (ms since the epoch).
+    pub last_seen: i64,
+    /// Its current verdict.
+    pub label: Label,
+    /// Probability of unsafe from the current model, if any.
+    pub p_unsafe: Option<f64>,
+    /// How unsure the model is, from 0 (certain) to 1 (a coin toss).
+    pub uncertainty: f64,
+    /// Why it got its score (`model`, `none`).
+    pub reason: String,
+}
+
+/// Figures for `vigil stats`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatsReport {
+    /// Events stored.
+    pub events: u64,
+    /// Distinct commands stored.
+    pub distinct: u64,
+    /// Commands per local day, oldest first, days without commands included: (`YYYY-MM-DD`, count).
+    pub per_day: Vec<(String, u64)>,
+    /// The most frequent commands: (command, count).
+    pub frequent: Vec<(String, u64)>,
+    /// The riskiest commands: (command, p_unsafe, count, reason).
+    pub riskiest: Vec<(String, f64, u64, String)>,
+    /// Stored events by verdict: (label, count).
+    pub verdicts: Vec<(String, u64)>,
+    /// The person's labels in force by label: (label, count).
+    pub labels: Vec<(String, u64)>,
+    /// Model versions, oldest first: (version, trained at in ms, held-out macro F1, current).
+    pub models: Vec<(i64, i64, Option<f64>, bool)>,
 }
 
 /// A problem found in the label file.

@@ -1,4 +1,5 @@
-//! `vigil recent` and `vigil status`: what the agent stored and how it is doing.
+//! `vigil recent`, `vigil status` and `vigil config`: what the agent stored and how it is
+//! doing, and the small formatting helpers the other views share.
 
 use crate::args::{Args, UsageError};
 use crate::manage::{ask, unexpected};
@@ -40,8 +41,7 @@ pub fn recent(mut args: Args) -> Result<ExitCode, UsageError> {
         Err(code) => return Ok(code),
     };
     let mut out = std::io::stdout().lock();
-    // SAFETY: isatty only inspects the descriptor.
-    let color = !json && unsafe { libc::isatty(1) } == 1 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let color = !json && color_wanted();
     let cwd_width = events.iter().map(|e| short_cwd(e.cwd.as_deref()).chars().count()).max().unwrap_or(1);
     for e in &events {
         let line = if json { serde_json::to_string(e).unwrap_or_default() } else { human_event(e, cwd_width, color) };
@@ -82,8 +82,42 @@ fn human_event(e: &EventRecord, cwd_width: usize, color: bool) -> String {
     };
     let risk = paint(code, format!("{risk:<11}"));
     let cwd = paint("2", format!("{:<cwd_width$}", short_cwd(e.cwd.as_deref())));
-    let command = e.command.replace('\n', "⏎");
+    let command = printable(&e.command, usize::MAX);
     format!("{}  {exit}  {dur:>7}  {risk}  {cwd}  {command}", local_time(e.started_at))
+}
+
+/// Whether to colour what goes to stdout: a terminal, and no `NO_COLOR`.
+pub fn color_wanted() -> bool {
+    // SAFETY: isatty only inspects the descriptor.
+    let terminal = unsafe { libc::isatty(1) == 1 };
+    terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// The command as one printable line of at most `max` characters: a newline is shown as `⏎`,
+/// other control characters (an escape sequence in a command must not drive the terminal)
+/// as `?`.
+pub fn printable(command: &str, max: usize) -> String {
+    let shown = |c: char| match c {
+        '\n' => '⏎',
+        c if c.is_control() => '?',
+        c => c,
+    };
+    let mut s: String = command.chars().map(shown).collect();
+    if s.chars().count() > max {
+        s = s.chars().take(max.saturating_sub(1)).collect::<String>() + "…";
+    }
+    s
+}
+
+/// How long ago `ms` was, in a few characters: `just now`, `5 min ago`, `3 h ago`, `4 days ago`.
+pub fn ago(ms: i64) -> String {
+    let secs = (vigil::now_ms() - ms).max(0) / 1000;
+    match secs {
+        0..=59 => "just now".to_string(),
+        60..=3599 => format!("{} min ago", secs / 60),
+        3600..=86_399 => format!("{} h ago", secs / 3600),
+        _ => format!("{} days ago", secs / 86_400),
+    }
 }
 
 /// `YYYY-MM-DD HH:MM:SS` in local time.
@@ -171,4 +205,25 @@ pub fn config(mut args: Args) -> Result<ExitCode, UsageError> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_hides_control_characters_and_shortens() {
+        assert_eq!(printable("echo \x1b[31mred", 80), "echo ?[31mred");
+        assert_eq!(printable("abcdef", 4), "abc…");
+        assert_eq!(printable("a\nb\tc", usize::MAX), "a⏎b?c");
+    }
+
+    #[test]
+    fn ago_in_words() {
+        let now = vigil::now_ms();
+        assert_eq!(ago(now), "just now");
+        assert_eq!(ago(now - 5 * 60_000), "5 min ago");
+        assert_eq!(ago(now - 3 * 3_600_000), "3 h ago");
+        assert_eq!(ago(now - 4 * 86_400_000), "4 days ago");
+    }
 }
