@@ -1,5 +1,6 @@
 //! The `vigil` client library: the wire protocol shared with the agent, the paths both sides
-//! use, the blocking connection the hooks and commands use, and the spool.
+//! use, the blocking connection the hooks and commands use, the spool, secret redaction, and
+//! the shells' history file formats.
 
 pub mod connection;
 pub mod history;

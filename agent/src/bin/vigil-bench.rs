@@ -4,6 +4,9 @@
 //!   vigil-bench hooks  [--commands N]   hook overhead in real interactive bash and zsh
 //!   vigil-bench ingest [--events N]     events/s and reply latency, 8 persistent clients
 //!   vigil-bench memory [--events N]     agent resident memory idle and after N events
+//!   vigil-bench everyday [--lines N] [--events N]
+//!                                       `vigil import` of an N-line zsh history, then
+//!                                       `vigil recent` and `vigil stats` on N events
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -24,6 +27,7 @@ fn main() {
         "hooks" => hooks(number("--commands", 2000), number("--rounds", 3)),
         "ingest" => ingest(number("--events", 200_000), number("--clients", 8)),
         "memory" => memory(number("--events", 1_000_000)),
+        "everyday" => everyday(number("--lines", 100_000), number("--events", 1_000_000)),
         "weights" => weights(),
         "retrain" => retrain(number("--labels", 1000)),
         "train" => train_bench(number("--m", 40), number("--depth", 25), number("--trees", 200), number("--vocab", 500)),
@@ -296,6 +300,96 @@ fn memory(total: usize) {
     let stored = home.events();
     std::thread::sleep(Duration::from_millis(500));
     println!("agent RSS after {stored} events ({rate:.0} events/s): {:.1} MB", home.rss_kib() as f64 / 1024.0);
+}
+
+/// A zsh extended history of `lines` commands over `days` days ending `end_s`: the bootstrap
+/// corpus's commands, a quarter of them with a varying argument, repeated as people repeat
+/// (a few commands very often), with some metafied bytes.
+fn zsh_history(lines: usize, days: u64, end_s: u64, seed: u64) -> Vec<u8> {
+    let corpus: Vec<String> = vigil_agent::learn::bootstrap_examples().into_iter().map(|e| e.command).filter(|c| !c.contains('\n')).collect();
+    let mut rng = seed | 1;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mut out = Vec::with_capacity(lines * 40);
+    let start = end_s - days * 86_400;
+    for i in 0..lines {
+        let at = start + (i as u64 * days * 86_400) / lines as u64;
+        // Squaring a uniform draw favours the first commands: a long tail, a few favourites.
+        let u = (next() % 10_000) as f64 / 10_000.0;
+        let command = &corpus[((u * u) * corpus.len() as f64) as usize % corpus.len()];
+        out.extend(format!(": {at}:{};", next() % 5).as_bytes());
+        out.extend(command.as_bytes());
+        match next() % 8 {
+            0 | 1 => out.extend(format!(" {}", next() % 5_000).as_bytes()),
+            // "€" with its middle byte metafied, as zsh writes it.
+            2 if i % 50 == 0 => out.extend([b' ', 0xe2, 0x83, 0xa2, 0xac]),
+            _ => {}
+        }
+        out.push(b'\n');
+    }
+    out
+}
+
+/// Median wall time of running `vigil ARGS` (output discarded) `runs` times.
+fn time_client(home: &Home, args: &[&str], runs: usize) -> f64 {
+    let mut t: Vec<f64> = (0..runs)
+        .map(|_| {
+            let s = Instant::now();
+            let ok = Command::new(bin("vigil")).args(args).env("VIGIL_HOME", &home.dir).env("NO_COLOR", "1").stdout(Stdio::null()).status().expect("vigil");
+            assert!(ok.success(), "vigil {args:?} failed");
+            s.elapsed().as_secs_f64()
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    t[t.len() / 2]
+}
+
+/// `vigil import` speed on a zsh history, then `vigil recent` and `vigil stats` on a store of
+/// `events` events (filled by importing more history over 60 days).
+fn everyday(lines: usize, events: usize) {
+    let home = Home::new("everyday");
+    // The first model must exist before the import scores anything (the agent waits for it).
+    let until = Instant::now() + Duration::from_secs(120);
+    loop {
+        let mut c = Connection::connect(&home.paths(), Duration::from_secs(5)).expect("connect");
+        if matches!(c.request(&Request::Status), Ok(Response::Status(s)) if s.model_version.is_some()) {
+            break;
+        }
+        assert!(Instant::now() < until, "no model after 120 s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let now_s = (vigil::now_ms() / 1000) as u64;
+    let file = home.dir.join("zsh_history");
+    std::fs::write(&file, zsh_history(lines, 365, now_s - 61 * 86_400, 7)).expect("write history");
+    let baseline = time_client(&home, &["agent", "status"], 11);
+    let run = |file: &Path| {
+        let s = Instant::now();
+        let out = Command::new(bin("vigil")).args(["import", "zsh", "--json", "--file"]).arg(file).env("VIGIL_HOME", &home.dir).output().expect("import");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        (s.elapsed().as_secs_f64(), String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let (first, summary) = run(&file);
+    println!("import of a {lines}-line zsh history: {first:.2} s = {:.0} commands/s\n  {summary}", lines as f64 / first);
+    let (again, summary) = run(&file);
+    println!("the same file again (all duplicates): {again:.2} s = {:.0} commands/s\n  {summary}", lines as f64 / again);
+    let stored = home.events() as usize;
+    if events > stored {
+        let more = home.dir.join("zsh_history_more");
+        std::fs::write(&more, zsh_history(events - stored, 60, now_s, 11)).expect("write history");
+        let (t, _) = run(&more);
+        println!("filled the store to {} events ({:.0} commands/s)", home.events(), (events - stored) as f64 / t);
+    }
+    println!("on {} events (median of 11 runs; `vigil agent status` round trip {:.1} ms):", home.events(), baseline * 1e3);
+    for args in [&["recent"][..], &["recent", "-n", "1000"], &["stats"], &["stats", "--json", "--days", "60"]] {
+        let t = time_client(&home, args, 11);
+        println!("  vigil {:<28} {:>7.1} ms ({:.1}x the round trip)", args.join(" "), t * 1e3, t / baseline);
+    }
+    let db = std::fs::metadata(home.dir.join("vigil.db")).map(|m| m.len()).unwrap_or(0);
+    println!("database: {:.0} MB", db as f64 / 1e6);
 }
 
 /// Share of shellfirm's Critical/High test commands that vigil labels unsafe, by group.
