@@ -6,6 +6,7 @@ use crate::parse::parse;
 use crate::rules;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use vigil::protocol::{Label, Probabilities, ScoreRecord, Segment};
 
@@ -45,17 +46,26 @@ pub struct Scorer {
     config: ScoreConfig,
     model: RwLock<Option<Arc<Current>>>,
     labels: RwLock<Arc<HashMap<String, Label>>>,
+    /// Counts swaps of the model or the labels: a score kept from an earlier generation may
+    /// be stale.
+    generation: AtomicU64,
 }
 
 impl Scorer {
     /// A scorer with no model yet (rules only).
     pub fn new(config: ScoreConfig) -> Scorer {
-        Scorer { config, model: RwLock::new(None), labels: RwLock::new(Arc::new(HashMap::new())) }
+        Scorer { config, model: RwLock::new(None), labels: RwLock::new(Arc::new(HashMap::new())), generation: AtomicU64::new(0) }
+    }
+
+    /// Changes whenever the model or the labels are swapped (see [`Scorer::score`]).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// Makes `model` current; later scores use it.
     pub fn set_model(&self, model: Option<Arc<Current>>) {
         *self.model.write().unwrap_or_else(|p| p.into_inner()) = model;
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// The current model, if any.
@@ -66,6 +76,7 @@ impl Scorer {
     /// Replaces the person's exact labels (command -> label).
     pub fn set_labels(&self, labels: HashMap<String, Label>) {
         *self.labels.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(labels);
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Scores one command line.

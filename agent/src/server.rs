@@ -40,7 +40,7 @@ pub struct Agent {
     started: Instant,
     reader: Mutex<Option<Store>>,
     /// A second writing connection, for imports: the batch writer keeps its own.
-    importer: Mutex<Option<Store>>,
+    importer: Mutex<Option<crate::import::Importer>>,
 }
 
 impl Agent {
@@ -165,10 +165,10 @@ impl Agent {
                     agent.learner.wait_ready(Duration::from_secs(120));
                     let mut guard = agent.importer.lock().unwrap_or_else(|p| p.into_inner());
                     if guard.is_none() {
-                        *guard = Some(Store::open(&agent.db).map_err(|e| e.to_string())?);
+                        *guard = Some(crate::import::Importer::open(&agent.db).map_err(|e| e.to_string())?);
                     }
                     match guard.as_mut() {
-                        Some(store) => crate::import::import(store, &agent.capture, &shell, entries).map_err(|e| e.to_string()),
+                        Some(importer) => importer.import(&agent.capture, &shell, entries).map_err(|e| e.to_string()),
                         None => Err("no importer".to_string()),
                     }
                 };

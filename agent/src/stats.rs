@@ -18,16 +18,20 @@ pub fn report(store: &Store, days: u32, top: u32) -> Result<StatsReport, StoreEr
     // Min-heaps of the best `top` so far: the weakest is popped when a better one comes.
     let mut frequent: BinaryHeap<Reverse<(u64, String)>> = BinaryHeap::new();
     let mut riskiest: BinaryHeap<Reverse<(u64, u64, String, String)>> = BinaryHeap::new();
+    let mut verdicts = [0u64; 4];
     store.for_each_command(|u| {
         events += u.count;
         distinct += 1;
+        for (total, n) in verdicts.iter_mut().zip(u.verdicts) {
+            *total += n;
+        }
         keep(&mut frequent, (u.count, u.command.clone()), top);
         if let Some(p) = u.p_unsafe.filter(|p| *p >= RISKY_FROM) {
             // p in millionths: a total order for the heap.
             keep(&mut riskiest, ((p * 1e6) as u64, u.count, u.command, u.reason.unwrap_or_default()), top);
         }
     })?;
-    let (verdicts, labels) = store.label_counts()?;
+    let verdicts = ["safe", "unsafe", "unknown", "unscored"].into_iter().zip(verdicts).filter(|(_, n)| *n > 0).map(|(k, n)| (k.to_string(), n)).collect();
     let models = store
         .list_models()?
         .into_iter()
@@ -41,7 +45,7 @@ pub fn report(store: &Store, days: u32, top: u32) -> Result<StatsReport, StoreEr
         frequent: frequent.into_sorted_vec().into_iter().map(|Reverse((n, c))| (c, n)).collect(),
         riskiest: riskiest.into_sorted_vec().into_iter().map(|Reverse((p, n, c, why))| (c, p as f64 / 1e6, n, why)).collect(),
         verdicts,
-        labels,
+        labels: store.labels_by_kind()?,
         models,
     })
 }

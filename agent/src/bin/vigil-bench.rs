@@ -114,7 +114,10 @@ impl Drop for Home {
         // SAFETY: sending a signal.
         unsafe { libc::kill(self.agent.id() as i32, libc::SIGTERM) };
         let _ = self.agent.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        // VIGIL_BENCH_KEEP=1 keeps the home (its database) for a closer look.
+        if std::env::var_os("VIGIL_BENCH_KEEP").is_none() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
