@@ -156,3 +156,21 @@ fn exported_csv_trains_unchanged() {
     assert_eq!(report["rows_unlabelled"], 3);
     assert_eq!(report["n_train"].as_u64().unwrap() + report["n_test"].as_u64().unwrap(), 5);
 }
+
+#[test]
+fn a_model_of_an_older_format_is_replaced_at_start() {
+    let mut env = Env::new();
+    env.start_agent();
+    env.wait_until(60, "model v1", || current_version(&env) == 1);
+    let _ = env.vigil(&["agent", "stop"]);
+    env.wait_until(10, "agent stopped", || env.agent_pid().is_none());
+    // What an earlier vigil stored (smartcore's forest, without our format's mark).
+    rusqlite::Connection::open(env.path("vigil.db")).unwrap().execute("UPDATE models SET blob = x'0102030405' WHERE version = 1", []).unwrap();
+    env.start_agent();
+    env.wait_until(60, "a new model", || current_version(&env) == 2);
+    assert!(p_unsafe(&env, "git status") < 0.5);
+    let listed = env.vigil(&["rollback", "1"]);
+    assert!(!listed.status.success());
+    assert!(String::from_utf8_lossy(&listed.stderr).contains("older vigil"), "{}", String::from_utf8_lossy(&listed.stderr));
+    let _ = env.vigil(&["agent", "stop"]);
+}

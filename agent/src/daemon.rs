@@ -68,7 +68,7 @@ pub fn run(paths: &Paths, config: &Config, opts: &StartOptions) -> Result<(), Da
                 scorer.set_model(Some(Arc::new(crate::score::Current { model, version, trained_at })));
                 tracing::info!(version, "model loaded");
             }
-            Err(e) => tracing::error!("model v{version} is unreadable ({e}); scoring with rules only until a retrain"),
+            Err(e) => tracing::error!("model v{version} is unreadable ({e}); training a new one in the background, rules only until then"),
         },
         Ok(None) => tracing::info!("no model yet: training v1 from the bootstrap corpus in the background"),
         Err(e) => tracing::error!("cannot read the current model: {e}"),

@@ -420,13 +420,14 @@ impl Learner {
 
     /// The scheduler: waits for label changes, and retrains `retrain_delay_secs` after the
     /// last one, never sooner than `retrain_min_interval_secs` after the previous retrain.
-    /// With no model at all, trains one at once (model v1 from the bootstrap corpus).
+    /// With no usable model, trains one at once (v1 from the bootstrap corpus and any labels).
     pub fn run(self: Arc<Self>) {
         crate::model::lower_priority();
-        let have_model = Store::open(&self.db).and_then(|s| s.current_model()).map(|m| m.is_some()).unwrap_or(false);
-        if !have_model {
+        // No model yet, or one this vigil cannot read (an older format): train one now.
+        let usable = Store::open(&self.db).and_then(|s| s.current_model()).map(|m| m.is_some_and(|(_, _, _, blob)| Model::from_bytes(&blob).is_ok()));
+        if !usable.unwrap_or(false) {
             if let Err(e) = self.train_now("bootstrap corpus") {
-                tracing::error!("training model v1 failed: {e}");
+                tracing::error!("training the first model failed: {e}");
             }
         }
         self.lock().ready = true;

@@ -7,6 +7,7 @@ pub mod config;
 pub mod daemon;
 pub mod dataset;
 pub mod features;
+pub mod forest;
 pub mod import;
 pub mod journal;
 pub mod labels;
