@@ -2,7 +2,7 @@
 //! progress bar on a terminal and a summary at the end.
 
 use crate::args::{Args, UsageError};
-use crate::manage::{connect, fail, paths};
+use crate::manage::{fail, open};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -55,17 +55,10 @@ pub fn import(mut args: Args) -> Result<ExitCode, UsageError> {
     if sources.is_empty() {
         return Ok(fail("found no history file of bash, zsh or fish; give one: vigil import zsh --file PATH"));
     }
-    let paths = match paths() {
-        Ok(p) => p,
+    let mut conn = match open(Duration::from_secs(120)) {
+        Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    let mut conn = match connect(&paths) {
-        Ok(c) => c,
-        Err(e) => return Ok(fail(e)),
-    };
-    if let Err(e) = conn.set_timeout(Some(Duration::from_secs(120))) {
-        return Ok(fail(e));
-    }
     for (shell, path) in sources {
         let started = Instant::now();
         let (bytes, mtime_ms) = match read(&path) {

@@ -83,12 +83,17 @@ pub fn connect(paths: &Paths) -> Result<Connection, ClientError> {
 /// the agent if needed), waits up to `timeout`, and turns any failure into one line on stderr
 /// and exit code 1.
 pub fn ask(request: &Request, timeout: Duration) -> Result<Response, ExitCode> {
+    open(timeout)?.request(request).map_err(fail)
+}
+
+/// A connection for a person-facing command that sends several requests: resolves the
+/// paths, connects (starting the agent if needed), and waits up to `timeout` per reply; any
+/// failure is one line on stderr and exit code 1.
+pub fn open(timeout: Duration) -> Result<Connection, ExitCode> {
     let paths = paths()?;
-    let reply = connect(&paths).and_then(|mut c| {
-        c.set_timeout(Some(timeout))?;
-        c.request(request)
-    });
-    reply.map_err(fail)
+    let conn = connect(&paths).map_err(fail)?;
+    conn.set_timeout(Some(timeout)).map_err(fail)?;
+    Ok(conn)
 }
 
 /// Prints one line for a reply of the wrong kind (an agent of another build).

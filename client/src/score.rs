@@ -1,9 +1,10 @@
 //! `vigil score`: scores commands without recording them.
 
 use crate::args::{Args, UsageError};
-use crate::manage::{connect, fail, paths};
+use crate::manage::{fail, open};
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
+use std::time::Duration;
 use vigil::connection::{ClientError, Connection};
 use vigil::protocol::{Label, Request, Response, ScoreRecord};
 
@@ -43,13 +44,9 @@ pub fn score(args: Args) -> Result<ExitCode, UsageError> {
     if stdin != words.is_empty() {
         return Err(UsageError("give a command, or --stdin (not both)".into()));
     }
-    let paths = match paths() {
-        Ok(p) => p,
-        Err(code) => return Ok(code),
-    };
-    let mut conn = match connect(&paths) {
+    let mut conn = match open(Duration::from_secs(30)) {
         Ok(c) => c,
-        Err(e) => return Ok(fail(e)),
+        Err(code) => return Ok(code),
     };
     let mut out = std::io::stdout().lock();
     let mut emit = |records: Vec<ScoreRecord>| -> bool {
