@@ -26,6 +26,8 @@ __vigil_t0=
 __vigil_histnum=
 # Exported, so that prompt tools run as programs (starship) can show it.
 export VIGIL_PROMPT_SEGMENT=
+# Which hook mechanism this shell uses, for `vigil doctor`.
+export VIGIL_HOOK="bash: own DEBUG trap and PROMPT_COMMAND"
 
 # A private in-memory folder (tmpfs) for the current command line. Capturing a builtin's
 # output with $(...) costs a fork; a builtin with a redirection runs in the shell itself. So
@@ -84,6 +86,7 @@ __vigil_end() {
 
 if [[ -n "${bash_preexec_imported-}${__bp_imported-}" ]]; then
     # bash-preexec already owns the DEBUG trap and PROMPT_COMMAND: use its arrays.
+    VIGIL_HOOK="bash: bash-preexec's preexec_functions and precmd_functions"
     __vigil_bp_preexec() { __vigil_start "$1"; }
     __vigil_bp_precmd() {
         local s=$?

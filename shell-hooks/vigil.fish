@@ -17,6 +17,8 @@ set -g __vigil_seq 0
 set -g __vigil_running 0
 # Exported, so that prompt tools run as programs (starship) can show it.
 set -gx VIGIL_PROMPT_SEGMENT ''
+# Which hook mechanism this shell uses, for `vigil doctor`.
+set -gx VIGIL_HOOK 'fish: fish_preexec and fish_postexec events'
 
 function __vigil_preexec --on-event fish_preexec
     set -l cmd $argv[1]

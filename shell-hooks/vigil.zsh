@@ -20,6 +20,8 @@ typeset -g __vigil_t0=''
 typeset -g __vigil_rprompt_seg=''
 # Exported, so that prompt tools run as programs (starship) can show it.
 typeset -gx VIGIL_PROMPT_SEGMENT=''
+# Which hook mechanism this shell uses, for `vigil doctor`.
+typeset -gx VIGIL_HOOK='zsh: add-zsh-hook preexec and precmd'
 
 __vigil_preexec() {
     emulate -L zsh

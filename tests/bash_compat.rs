@@ -139,8 +139,9 @@ PROMPT_COMMAND=__fw_precmd
 "#;
     let env = Env::new();
     let mut sh = Shell::start(&env, "bash", &[], framework);
-    let out = sh.run("echo \"${preexec_functions[*]} / $(trap -p DEBUG)\"");
+    let out = sh.run("echo \"${preexec_functions[*]} / $(trap -p DEBUG) / $VIGIL_HOOK\"");
     assert!(out.contains("__vigil_bp_preexec / trap -- '__fw_debug' DEBUG"), "vigil uses the framework, not a trap of its own: {out}");
+    assert!(out.contains("/ bash: bash-preexec's preexec_functions"), "and says so to `vigil doctor`: {out}");
     run_sequence(&mut sh);
     env.wait_until(10, "events", || env.try_count("SELECT COUNT(*) FROM events") == Some(SEQUENCE.len() as i64 + 1));
     let events = env.recent(20);
@@ -210,4 +211,18 @@ fn history_settings_decide_what_is_a_new_command() {
     let commands: Vec<&str> = events.iter().map(|e| e["command"].as_str().unwrap()).collect();
     assert_eq!(commands, ["echo a", "echo b | cat", "echo b | cat"]);
     sh.exit();
+}
+
+#[test]
+fn each_shell_tells_doctor_how_it_is_hooked() {
+    for (shell, how) in [("bash", "own DEBUG trap"), ("zsh", "add-zsh-hook"), ("fish", "fish_preexec")] {
+        if !have_shell(shell) {
+            continue;
+        }
+        let env = Env::new();
+        let mut sh = Shell::start(&env, shell, &[], "");
+        let out = sh.run(&format!("'{}' doctor", common::bin("vigil").display()));
+        assert!(out.contains("the hook is loaded in this shell") && out.contains(how), "{shell}: {out}");
+        sh.exit();
+    }
 }

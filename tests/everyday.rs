@@ -16,6 +16,7 @@ fn fixture(name: &str) -> PathBuf {
 fn import(env: &Env, shell: &str, file: &Path) -> serde_json::Value {
     let out = env.cmd("vigil").args(["import", shell, "--json", "--file"]).arg(file).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "no progress bar into a pipe: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
@@ -90,6 +91,21 @@ fn imports_every_history_format_once() {
     let out = env.cmd("vigil").args(["import"]).env("HOME", home.path()).env_remove("ZDOTDIR").env_remove("XDG_DATA_HOME").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success() && text.contains("zsh: 6 commands in") && text.contains("0 imported, 6 already stored"), "{text}");
+}
+
+#[test]
+fn import_shows_a_progress_bar_on_a_terminal() {
+    let mut env = Env::new();
+    env.start_agent();
+    let history: String = (0..30_000).map(|i| format!(": {}:0;make test-{}\n", 1_700_000_000 + i, i % 700)).collect();
+    std::fs::write(env.path("big_history"), history).unwrap();
+    let mut cmd = std::process::Command::new(bin("vigil"));
+    cmd.args(["import", "zsh", "--file"]).arg(env.path("big_history")).env("VIGIL_HOME", env.home()).env("TERM", "xterm").env_remove("XDG_RUNTIME_DIR");
+    let mut p = rexpect::session::spawn_command(cmd, Some(60_000)).unwrap();
+    p.exp_string("/30000").unwrap();
+    p.exp_string("30000 imported, 0 already stored").unwrap();
+    p.exp_eof().unwrap();
+    let _ = env.vigil(&["agent", "stop"]);
 }
 
 #[test]

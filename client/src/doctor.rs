@@ -76,11 +76,12 @@ pub fn doctor(args: Args) -> Result<ExitCode, UsageError> {
         }
     }
     if std::env::var_os("VIGIL_PROMPT_SEGMENT").is_some() {
-        r.ok("the hook is loaded in this shell");
+        let how = std::env::var("VIGIL_HOOK").map(|h| format!(" ({h})")).unwrap_or_default();
+        r.ok(&format!("the hook is loaded in this shell{how}"));
     } else {
         r.warn("the hook is not loaded in this shell", "open a new shell (or source your rc file)");
     }
-    if std::env::var_os("BASH_VERSION").is_some() || std::env::var("SHELL").is_ok_and(|s| s.ends_with("bash")) {
+    if std::env::var("SHELL").is_ok_and(|s| s.ends_with("bash")) && !std::env::var("VIGIL_HOOK").is_ok_and(|h| h.starts_with("bash")) {
         r.note("bash: the hook uses bash-preexec's arrays when bash-preexec is loaded before it, its own DEBUG trap otherwise");
     }
 
