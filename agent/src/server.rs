@@ -180,13 +180,12 @@ impl Agent {
             }
             Request::Review { limit } => {
                 self.capture.writer().flush(Duration::from_secs(2)).await;
-                let scorer = self.capture.scorer().clone();
+                // Rank with a model, not rules only, right after a first start; wait outside
+                // the shared reader so that status stays answerable meanwhile.
                 let learner = self.learner.clone();
-                let queue = move |s: &Store| {
-                    learner.wait_ready(Duration::from_secs(120));
-                    crate::review::queue(s, &scorer, limit)
-                };
-                match self.read(queue).await {
+                let _ = tokio::task::spawn_blocking(move || learner.wait_ready(Duration::from_secs(120))).await;
+                let scorer = self.capture.scorer().clone();
+                match self.read(move |s| crate::review::queue(s, &scorer, limit)).await {
                     Ok(items) => Response::Review(items),
                     Err(e) => internal(e),
                 }
