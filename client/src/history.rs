@@ -74,13 +74,15 @@ fn push(out: &mut Vec<Raw>, command: String, at: Option<i64>, duration_ms: Optio
     }
 }
 
-/// A bash timestamp line (`#1700000000`, written when `HISTTIMEFORMAT` is set).
+/// A bash timestamp line (`#1700000000`, written when `HISTTIMEFORMAT` is set). Only a
+/// plausible time counts (2001 to 2286): a command typed as `#42` must not turn the lines
+/// after it into one multi-line command.
 fn bash_timestamp(line: &str) -> Option<i64> {
     let digits = line.strip_prefix('#')?;
-    if digits.is_empty() || digits.len() > 12 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    if !(10..=11).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    digits.parse().ok()
+    digits.parse().ok().filter(|t| *t >= 1_000_000_000)
 }
 
 /// bash: one command a line; with timestamps, each `#EPOCH` line dates the lines up to the
@@ -233,6 +235,9 @@ mod tests {
     fn bash_with_timestamps_and_a_multi_line_command() {
         let v = parse("bash", b"old line\n#1700000000\nls -la\n#1700000005\nfor i in 1 2; do\necho $i\ndone\n#not a stamp\n", 0);
         assert_eq!(commands(&v), ["old line", "ls -la", "for i in 1 2; do\necho $i\ndone\n#not a stamp"]);
+        // A command typed as `#42` is a command, not a time.
+        let typed = parse("bash", b"ls\n#42\npwd\n", 0);
+        assert_eq!(commands(&typed), ["ls", "#42", "pwd"]);
         assert_eq!(v[1].started_at, 1_700_000_000_000);
         assert!(v[1].timed && !v[0].timed);
     }
