@@ -277,6 +277,28 @@ mod tests {
     }
 
     #[test]
+    fn any_bytes_are_read_without_a_panic() {
+        // Random bytes, biased towards what the formats care about.
+        let alphabet: &[u8] = b": ;#\\\n-cmdwhen01239\x83\xa2\xff\x00 ";
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for len in 0..20_000usize {
+            let bytes: Vec<u8> = (0..len % 200)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    alphabet[(seed % alphabet.len() as u64) as usize]
+                })
+                .collect();
+            for shell in SHELLS {
+                for e in parse(shell, &bytes, i64::MAX) {
+                    assert!(!e.command.trim().is_empty() && e.occurrence >= 1);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn default_files() {
         let home = Path::new("/h");
         assert_eq!(default_file("bash", home, None, None), Some(PathBuf::from("/h/.bash_history")));
