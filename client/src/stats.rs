@@ -87,9 +87,12 @@ fn render(r: &StatsReport, color: bool) -> String {
     if r.riskiest.is_empty() {
         let _ = writeln!(s, "  {}", dim("nothing risky recorded"));
     }
+    let count_width = r.riskiest.iter().map(|(_, _, n, _)| thousands(*n).len()).max().unwrap_or(1);
+    // What is left of 80 columns for the reason.
+    let why_width = 80 - (2 + 5 + 2 + count_width + 1 + 2 + 35 + 2);
     for (command, p, n, why) in &r.riskiest {
         let why = why.strip_prefix("rule:").map_or_else(|| why.clone(), |rule| format!("rule {rule}"));
-        let _ = writeln!(s, "  {:>4.0}%  {:>9}x  {:<35}  {}", p * 100.0, thousands(*n), printable(command, 35), dim(&printable(&why, 20)));
+        let _ = writeln!(s, "  {:>4.0}%  {:>count_width$}x  {:<35}  {}", p * 100.0, thousands(*n), printable(command, 35), dim(&printable(&why, why_width)));
     }
 
     let counts = |v: &[(String, u64)]| v.iter().map(|(k, n)| format!("{} {k}", thousands(*n))).collect::<Vec<_>>().join(" · ");
