@@ -60,7 +60,7 @@ impl Capture {
 
     /// Records a command about to run.
     pub fn start(&self, mut start: CommandStart) -> Response {
-        if !is_recorded(&start.command) || self.privacy.ignored(&start.command, start.cwd.as_deref()) {
+        if !self.privacy.records(&start.command, start.cwd.as_deref()) {
             return Response::Started { recorded: false, warning: None };
         }
         // Before anything else sees it: what is scored, journalled and stored is the
@@ -203,11 +203,12 @@ impl Privacy {
         vigil::redact::redact_with(command, &self.extra)
     }
 
-    /// Whether the person asked for this command, or commands in this folder, not to be
-    /// recorded.
-    pub fn ignored(&self, command: &str, cwd: Option<&str>) -> bool {
-        self.ignore_commands.iter().any(|re| re.is_match(command))
-            || cwd.is_some_and(|d| self.ignore_folders.iter().any(|f| d == f || d.starts_with(&format!("{f}/"))))
+    /// Whether this command, run in `cwd`, is recorded at all: not typed with a leading space
+    /// nor blank (`is_recorded`), and not matched by the person's ignored commands or folders.
+    pub fn records(&self, command: &str, cwd: Option<&str>) -> bool {
+        is_recorded(command)
+            && !self.ignore_commands.iter().any(|re| re.is_match(command))
+            && !cwd.is_some_and(|d| self.ignore_folders.iter().any(|f| d == f || d.starts_with(&format!("{f}/"))))
     }
 }
 

@@ -8,7 +8,7 @@ use crate::score::Scorer;
 use crate::store::{ImportRow, Store, StoreError};
 use std::collections::HashMap;
 use std::path::Path;
-use vigil::protocol::{is_recorded, HistoryEntry, ImportSummary, ScoreRecord};
+use vigil::protocol::{HistoryEntry, ImportSummary, ScoreRecord};
 
 /// Scores kept between batches at most (a history repeats itself across a whole file).
 const CACHE_LIMIT: usize = 200_000;
@@ -33,7 +33,7 @@ impl Importer {
         let batch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         let mut rows = Vec::with_capacity(entries.len());
         for (i, entry) in entries.into_iter().enumerate() {
-            if !is_recorded(&entry.command) || capture.privacy().ignored(&entry.command, None) {
+            if !capture.privacy().records(&entry.command, None) {
                 summary.ignored += 1;
                 continue;
             }
