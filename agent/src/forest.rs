@@ -244,25 +244,15 @@ struct Builder<'a, 'd> {
 impl Builder<'_, '_> {
     /// The non-zero entries of column `f` among the node's rows, into `scratch`, sorted.
     fn gather(&mut self, f: u32, rows: &[u32]) {
-        self.scratch.clear();
-        let col = &self.d.cols[f as usize];
-        if rows.len() < col.len() {
-            for &r in rows {
-                let row = &self.d.rows[r as usize];
-                if let Ok(i) = row.binary_search_by_key(&f, |e| e.0) {
-                    let w = self.weight[r as usize];
-                    self.scratch.push((row[i].1, w, w * self.d.y[r as usize]));
-                }
-            }
-        } else {
-            for &(r, v) in col {
-                if self.stamp[r as usize] == self.now {
-                    let w = self.weight[r as usize];
-                    self.scratch.push((v, w, w * self.d.y[r as usize]));
-                }
-            }
-        }
-        self.scratch.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        let (weight, y) = (&self.weight, self.d.y);
+        for_each_nonzero(self.d, &self.stamp, self.now, f, rows, |r, v| {
+            let w = weight[r as usize];
+            scratch.push((v, w, w * y[r as usize]));
+        });
+        scratch.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        self.scratch = scratch;
     }
 
     /// The best split over up to `m` non-constant columns drawn at random.
@@ -322,26 +312,12 @@ impl Builder<'_, '_> {
     /// Puts the rows that go left first; returns how many they are.
     fn partition(&mut self, rows: &mut [u32], split: Split) -> usize {
         // Mark the rows whose value is above the threshold (zeros never are).
-        let col_small = rows.len() < self.d.cols[split.feature as usize].len();
-        let mut marked = Vec::new();
-        if col_small {
-            for &r in rows.iter() {
-                let row = &self.d.rows[r as usize];
-                if let Ok(i) = row.binary_search_by_key(&split.feature, |e| e.0) {
-                    if row[i].1 > split.threshold {
-                        self.right[r as usize] = true;
-                        marked.push(r);
-                    }
-                }
+        let right = &mut self.right;
+        for_each_nonzero(self.d, &self.stamp, self.now, split.feature, rows, |r, v| {
+            if v > split.threshold {
+                right[r as usize] = true;
             }
-        } else {
-            for &(r, v) in &self.d.cols[split.feature as usize] {
-                if self.stamp[r as usize] == self.now && v > split.threshold {
-                    self.right[r as usize] = true;
-                    marked.push(r);
-                }
-            }
-        }
+        });
         let mut left = 0;
         for i in 0..rows.len() {
             if !self.right[rows[i] as usize] {
@@ -349,10 +325,31 @@ impl Builder<'_, '_> {
                 left += 1;
             }
         }
-        for r in marked {
+        for &r in &rows[left..] {
             self.right[r as usize] = false;
         }
         left
+    }
+}
+
+/// Calls `visit(row, value)` for each non-zero entry of column `f` among the node's `rows`
+/// (the rows stamped `now`): through the rows when the node is smaller than the column,
+/// through the column otherwise.
+fn for_each_nonzero(d: &Data<'_>, stamp: &[u32], now: u32, f: u32, rows: &[u32], mut visit: impl FnMut(u32, f32)) {
+    let col = &d.cols[f as usize];
+    if rows.len() < col.len() {
+        for &r in rows {
+            let row = &d.rows[r as usize];
+            if let Ok(i) = row.binary_search_by_key(&f, |e| e.0) {
+                visit(r, row[i].1);
+            }
+        }
+    } else {
+        for &(r, v) in col {
+            if stamp[r as usize] == now {
+                visit(r, v);
+            }
+        }
     }
 }
 
