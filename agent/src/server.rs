@@ -67,16 +67,7 @@ impl Agent {
         f: impl FnOnce(&Store) -> Result<T, crate::store::StoreError> + Send + 'static,
     ) -> Result<T, String> {
         let agent = self.clone();
-        let run = move || {
-            let mut guard = agent.reader.lock().unwrap_or_else(|p| p.into_inner());
-            if guard.is_none() {
-                *guard = Some(Store::open_reader(&agent.db).map_err(|e| e.to_string())?);
-            }
-            match guard.as_ref() {
-                Some(store) => f(store).map_err(|e| e.to_string()),
-                None => Err("no reader".to_string()),
-            }
-        };
+        let run = move || with_connection(&agent.reader, || Store::open_reader(&agent.db), |store| f(store));
         tokio::task::spawn_blocking(run).await.map_err(|e| e.to_string())?
     }
 
@@ -163,14 +154,7 @@ impl Agent {
                 let agent = self.clone();
                 let run = move || {
                     agent.learner.wait_ready(Duration::from_secs(120));
-                    let mut guard = agent.importer.lock().unwrap_or_else(|p| p.into_inner());
-                    if guard.is_none() {
-                        *guard = Some(crate::import::Importer::open(&agent.db).map_err(|e| e.to_string())?);
-                    }
-                    match guard.as_mut() {
-                        Some(importer) => importer.import(&agent.capture, &shell, entries).map_err(|e| e.to_string()),
-                        None => Err("no importer".to_string()),
-                    }
+                    with_connection(&agent.importer, || crate::import::Importer::open(&agent.db), |importer| importer.import(&agent.capture, &shell, entries))
                 };
                 match tokio::task::spawn_blocking(run).await {
                     Ok(Ok(summary)) => Response::Imported(summary),
@@ -210,6 +194,21 @@ impl Agent {
             }
         }
     }
+}
+
+/// Runs `f` on the connection kept in `slot`, opening it first if there is none yet (or the
+/// last open failed); errors become one line.
+fn with_connection<C, T>(
+    slot: &Mutex<Option<C>>,
+    open: impl FnOnce() -> Result<C, crate::store::StoreError>,
+    f: impl FnOnce(&mut C) -> Result<T, crate::store::StoreError>,
+) -> Result<T, String> {
+    let mut guard = slot.lock().unwrap_or_else(|p| p.into_inner());
+    let conn = match guard.as_mut() {
+        Some(c) => c,
+        None => guard.insert(open().map_err(|e| e.to_string())?),
+    };
+    f(conn).map_err(|e| e.to_string())
 }
 
 fn internal(message: String) -> Response {
