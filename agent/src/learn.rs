@@ -423,9 +423,9 @@ impl Learner {
     /// With no usable model, trains one at once (v1 from the bootstrap corpus and any labels).
     pub fn run(self: Arc<Self>) {
         crate::model::lower_priority();
-        // No model yet, or one this vigil cannot read (an older format): train one now.
-        let usable = Store::open(&self.db).and_then(|s| s.current_model()).map(|m| m.is_some_and(|(_, _, _, blob)| Model::from_bytes(&blob).is_ok()));
-        if !usable.unwrap_or(false) {
+        // No model yet, or one this vigil could not read at start (an older format): the
+        // agent loads the current model into the scorer before it starts this thread.
+        if self.scorer.model().is_none() {
             if let Err(e) = self.train_now("bootstrap corpus") {
                 tracing::error!("training the first model failed: {e}");
             }
