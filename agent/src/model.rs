@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 
 /// Starts every stored model of this format: a model of another format (smartcore's, before
 /// it) is refused with a clear error instead of being misread.
-const MAGIC: &[u8; 8] = b"vigilRF1";
+const MAGIC: &[u8; 8] = b"vigilRF2";
+/// The mark of models stored by vigil before format 2 (bincode): read as "made by an older vigil".
+const OLD_MAGICS: [&[u8; 8]; 1] = [b"vigilRF1"];
 
 /// How the model is built (`[model]` in config.toml).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -145,14 +147,18 @@ impl Model {
 
     /// Serializes the model for the store.
     pub fn to_bytes(&self) -> Result<Vec<u8>, ModelError> {
-        let body = bincode::serde::encode_to_vec(self, bincode::config::standard()).map_err(|e| ModelError::Decode(e.to_string()))?;
-        Ok([MAGIC.as_slice(), &body].concat())
+        postcard::to_extend(self, MAGIC.to_vec()).map_err(|e| ModelError::Decode(e.to_string()))
     }
 
     /// Reads a stored model.
     pub fn from_bytes(bytes: &[u8]) -> Result<Model, ModelError> {
-        let body = bytes.strip_prefix(MAGIC.as_slice()).ok_or_else(|| ModelError::Decode("made by an older vigil (another format): train a new one with `vigil train`".into()))?;
-        let (mut m, _): (Model, usize) = bincode::serde::decode_from_slice(body, bincode::config::standard()).map_err(|e| ModelError::Decode(e.to_string()))?;
+        let Some(body) = bytes.strip_prefix(MAGIC.as_slice()) else {
+            let older = OLD_MAGICS.iter().any(|m| bytes.starts_with(m.as_slice()));
+            return Err(ModelError::Decode(if older { "made by an older vigil (another format): train a new one with `vigil train`".into() } else { "not a vigil model".into() }));
+        };
+        // postcard never allocates more than the blob holds, so a corrupt length cannot ask
+        // for gigabytes; trailing bytes mean the blob is not what was stored.
+        let mut m: Model = vigil::disk::postcard_exact(body).map_err(ModelError::Decode)?;
         m.vectorizer.reindex();
         Ok(m)
     }

@@ -1,9 +1,12 @@
 //! The `vigil` client library: the wire protocol shared with the agent, the paths both sides
-//! use, the blocking connection the hooks and commands use, the spool, secret redaction, and
+//! use, the blocking connection the hooks and commands use, the spool and the record format of
+//! files on disk, secret redaction, and
 //! the shells' history file formats.
 
 pub mod connection;
+pub mod disk;
 pub mod history;
+pub mod logfile;
 pub mod paths;
 pub mod protocol;
 pub mod redact;

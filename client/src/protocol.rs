@@ -1,16 +1,16 @@
 //! The wire protocol between `vigil` and `vigild`: request and response types and the frame codec.
 //!
 //! A frame is a 4-byte big-endian length `N`, then `N` bytes: a 2-byte big-endian protocol
-//! version followed by a bincode payload. The version sits outside the payload so that either
+//! version followed by a postcard payload. The version sits outside the payload so that either
 //! side can tell a peer of another version apart from garbage without decoding anything.
-//! The same frames are what the spool file holds, so a spooled event is replayed by the agent
-//! exactly as if it had arrived over the socket.
+//! Files on disk (spool, journal) do not hold these frames: they carry format versions of
+//! their own (see `disk`), so that a protocol change never makes kept events unreadable.
 
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
 
 /// Version of the frame layout and of the types below. Bump it on any change to them.
-pub const PROTOCOL_VERSION: u16 = 5;
+pub const PROTOCOL_VERSION: u16 = 6;
 
 /// Largest frame either side accepts, header excluded. A command longer than this cannot be
 /// recorded; a peer announcing a larger frame is cut off without reading it.
@@ -445,6 +445,11 @@ pub struct StatusReport {
     pub last_training: Option<String>,
     /// Seconds since the agent started.
     pub uptime_secs: u64,
+    /// What the agent met and set aside: quarantined spool files, files that are not regular
+    /// where events should be, damaged journal records, a socket folder it could not use.
+    pub problems: Vec<String>,
+    /// Spool files in quarantine (never deleted by vigil; see `vigil doctor`).
+    pub quarantined: u64,
 }
 
 /// Why a frame could not be read or decoded.
@@ -479,15 +484,10 @@ pub enum FrameError {
     Io(#[from] std::io::Error),
 }
 
-fn bincode_config() -> impl bincode::config::Config {
-    bincode::config::standard().with_limit::<MAX_FRAME_LEN>()
-}
-
 /// Encodes `msg` as one complete frame (header included).
 pub fn encode_frame<T: Serialize>(msg: &T) -> Result<Vec<u8>, FrameError> {
     let mut buf = vec![0u8; HEADER_LEN];
-    bincode::serde::encode_into_std_write(msg, &mut buf, bincode_config())
-        .map_err(|e| FrameError::Encode(e.to_string()))?;
+    buf = postcard::to_extend(msg, buf).map_err(|e| FrameError::Encode(e.to_string()))?;
     let body_len = buf.len() - 4;
     if body_len - 2 > MAX_FRAME_LEN {
         return Err(FrameError::TooLarge(body_len as u64));
@@ -523,10 +523,11 @@ pub fn split_body(body: &[u8]) -> Result<&[u8], FrameError> {
 
 /// Decodes a payload (the body without its version) into a message.
 pub fn decode_payload<T: serde::de::DeserializeOwned>(payload: &[u8]) -> Result<T, FrameError> {
-    let (msg, used) = bincode::serde::decode_from_slice(payload, bincode_config())
-        .map_err(|e| FrameError::Decode(e.to_string()))?;
-    if used != payload.len() {
-        return Err(FrameError::Decode(format!("{} trailing bytes", payload.len() - used)));
+    // A payload is at most MAX_FRAME_LEN bytes, and postcard never allocates more than the
+    // input can hold, so a hostile length inside it cannot ask for gigabytes.
+    let (msg, rest) = postcard::take_from_bytes(payload).map_err(|e| FrameError::Decode(e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(FrameError::Decode(format!("{} trailing bytes", rest.len())));
     }
     Ok(msg)
 }
