@@ -242,18 +242,40 @@ fn unsafe_folders_are_refused_with_a_clear_message() {
     } else {
         eprintln!("SKIPPED: the other-owner case needs root");
     }
-    // A socket path over the Unix limit is a clear error, not a panic.
-    let long = format!("/tmp/{}", "d".repeat(110));
-    let out = std::process::Command::new(bin("vigild")).env("VIGIL_HOME", &long).output().unwrap();
-    assert!(String::from_utf8_lossy(&out.stderr).contains("107-byte limit"), "{}", String::from_utf8_lossy(&out.stderr));
+    // A home whose socket path would pass the Unix limit still captures: the socket moves
+    // to a short private folder, and doctor says so.
+    let long = env.path(&"d".repeat(110));
+    let run = |args: &[&str]| std::process::Command::new(bin("vigil")).args(args).env("VIGIL_HOME", &long).env("VIGIL_AGENT_BIN", bin("vigild")).output().unwrap();
+    let started = run(&["agent", "start"]);
+    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    let status = run(&["status", "--json"]);
+    let st: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert!(st["socket"].as_str().is_some_and(|s| s.len() <= 107 && s.starts_with("/tmp/vigil-")), "{st}");
+    assert!(st["problems"].to_string().contains("107-byte limit"), "{st}");
+    let doctor = run(&["doctor"]);
+    assert!(String::from_utf8_lossy(&doctor.stdout).contains("107-byte limit"), "{}", String::from_utf8_lossy(&doctor.stdout));
+    assert!(run(&["agent", "stop"]).status.success());
+    let sock = std::path::PathBuf::from(st["socket"].as_str().unwrap());
+    let _ = std::fs::remove_dir_all(sock.parent().unwrap());
 }
 
 #[test]
 fn an_agent_speaking_an_older_protocol_is_replaced_by_the_hook() {
     let env = Env::new();
-    // The "old agent": a process named in the lock file, and a socket answering with protocol 0.
-    let mut old = std::process::Command::new("sleep").arg("60").spawn().unwrap();
-    std::fs::write(env.path("vigild.lock"), old.id().to_string()).unwrap();
+    // A stale lock file naming a live process that is not an agent: never signalled.
+    let mut bystander = std::process::Command::new("sleep").arg("60").spawn().unwrap();
+    std::fs::write(env.path("vigild.lock"), bystander.id().to_string()).unwrap();
+    let _ = env.vigil(&["agent", "stop"]);
+    assert!(bystander.try_wait().unwrap().is_none(), "a pid in a stale lock file was signalled");
+    let _ = bystander.kill();
+    let _ = bystander.wait();
+    // The "old agent": a process holding the lock (flock -o keeps it in flock itself, whose
+    // pid the file names), and a socket answering with protocol 0.
+    let mut old = std::process::Command::new("flock").arg("-o").arg(env.path("vigild.lock")).args(["sleep", "60"]).spawn().unwrap();
+    let paths = paths(&env);
+    env.wait_until(10, "the fake old agent holds the lock", || {
+        std::fs::write(env.path("vigild.lock"), old.id().to_string()).is_ok() && vigil::connection::running_agent_pid(&paths) == Some(old.id())
+    });
     let listener = std::os::unix::net::UnixListener::bind(env.path("vigil.sock")).unwrap();
     let server = std::thread::spawn(move || {
         if let Ok((mut s, _)) = listener.accept() {

@@ -28,6 +28,7 @@ pub struct Capture {
     privacy: Privacy,
     hostname: Option<String>,
     running: Mutex<HashMap<String, Running>>,
+    problems: Mutex<Vec<String>>,
 }
 
 impl Capture {
@@ -35,7 +36,7 @@ impl Capture {
     /// stopped, (session, key, started_at), so their ends still find them.
     pub fn new(writer: Arc<Writer>, scorer: Arc<Scorer>, privacy: Privacy, hostname: Option<String>, open: Vec<(String, String, i64)>) -> Capture {
         let running = open.into_iter().map(|(session, key, started_at)| (session, Running { key, started_at, segment: None })).collect();
-        Capture { writer, scorer, privacy, hostname, running: Mutex::new(running) }
+        Capture { writer, scorer, privacy, hostname, running: Mutex::new(running), problems: Mutex::new(Vec::new()) }
     }
 
     /// What is redacted and what is not recorded.
@@ -67,8 +68,20 @@ impl Capture {
         // redacted text.
         start.command = self.privacy.redact(&start.command);
         let key = start.key();
-        let score = self.scorer.score(&start.command);
-        let warning = self.scorer.warning(&score);
+        // A command that panics the scorer is still recorded, unscored: capture never stops
+        // on what someone typed.
+        let scored = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let score = self.scorer.score(&start.command);
+            let warning = self.scorer.warning(&score);
+            (score, warning)
+        }));
+        let (score, warning) = match scored {
+            Ok(s) => s,
+            Err(_) => {
+                self.problem(format!("scoring panicked on event {key}; stored unscored"));
+                (crate::score::unscored(&start.command), None)
+            }
+        };
         let segment = Scorer::segment(&score);
         let row = EventRow {
             key: key.clone(),
@@ -129,50 +142,127 @@ impl Capture {
         }
     }
 
-    /// Takes in events that hooks spooled while no agent answered. Returns how many requests
-    /// were taken; each spooled file is deleted once its event is journalled.
-    pub fn ingest_spool(&self, spool: &Path) -> usize {
-        let taken = match vigil::spool::take(spool) {
-            Ok(t) => t,
+    /// Takes in events that hooks spooled while no agent answered. Each file is claimed
+    /// (moved into `claimed/`) before it is read, deleted once its events are journalled, and
+    /// moved to `quarantine` if it cannot be read or an event in it makes the agent panic.
+    /// Returns how many events were taken.
+    pub fn ingest_spool(&self, spool: &Path, quarantine: &Path) -> usize {
+        let listing = match vigil::spool::list(spool) {
+            Ok(l) => l,
             Err(e) => {
                 tracing::error!("cannot read the spool {}: {e}", spool.display());
                 return 0;
             }
         };
+        for path in listing.strange {
+            let what = format!("{} is not a regular file; skipped", path.display());
+            self.problem(what);
+        }
+        let claimed_dir = spool.join(CLAIMED);
         let mut n = 0;
-        for file in taken {
-            if let Some(e) = &file.error {
-                tracing::warn!("spool {}: stopped early: {e}", file.file.display());
+        for file in listing.events {
+            let claimed = match vigil::spool::move_into(&file, &claimed_dir) {
+                Ok(c) => c,
+                // Another agent took it, or the hook's rename raced us: nothing to do.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    self.problem(format!("cannot claim {}: {e}", file.display()));
+                    continue;
+                }
+            };
+            let decoded = match vigil::spool::read(&claimed) {
+                Ok(d) => d,
+                Err(e) => {
+                    self.quarantine(&claimed, quarantine, &e.to_string());
+                    continue;
+                }
+            };
+            let mut trouble: Vec<String> = decoded.problems;
+            if decoded.torn_tail {
+                trouble.push("torn record".into());
             }
-            let mut all_kept = true;
-            for req in file.requests {
+            let mut storage_failed = false;
+            for entry in decoded.records {
                 n += 1;
-                let reply = match req {
+                let req = entry.into_request();
+                let what = match &req {
+                    Request::Start(s) => format!("start of {}", s.key()),
+                    Request::End(e) => format!("end in session {}", e.session),
+                    _ => "request".into(),
+                };
+                let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match req {
                     Request::Start(s) => self.start(s),
                     Request::End(e) => self.end(e),
-                    other => {
-                        tracing::warn!("ignoring {other:?} in the spool");
-                        continue;
+                    _ => Response::Ok,
+                }));
+                match reply {
+                    Ok(Response::Error(e)) => {
+                        tracing::error!("spooled {what} not kept: {}", e.message);
+                        storage_failed = true;
                     }
-                };
-                if let Response::Error(e) = reply {
-                    tracing::error!("spooled event not kept: {}", e.message);
-                    all_kept = false;
+                    Ok(_) => {}
+                    Err(_) => trouble.push(format!("the agent panicked on the {what}")),
                 }
             }
-            if all_kept {
-                if let Err(e) = std::fs::remove_file(&file.file) {
-                    tracing::warn!("cannot remove {}: {e}", file.file.display());
+            if !trouble.is_empty() {
+                self.quarantine(&claimed, quarantine, &trouble.join("; "));
+            } else if storage_failed {
+                // The store or journal refused (a full disk): back to the spool, for later.
+                // Events already journalled from it are keyed, so a retry adds no duplicate.
+                if let Err(e) = vigil::spool::move_into(&claimed, spool) {
+                    self.problem(format!("cannot return {} to the spool: {e}", claimed.display()));
                 }
+            } else if let Err(e) = std::fs::remove_file(&claimed) {
+                tracing::warn!("cannot remove {}: {e}", claimed.display());
             }
         }
         if n > 0 {
             self.writer.kick();
-            tracing::info!(requests = n, "spool taken in");
+            tracing::info!(events = n, "spool taken in");
         }
         n
     }
+
+    /// Moves spool files that were claimed by an agent that died before finishing them into
+    /// `quarantine`: one of them may be what killed it. Called once at start, before any
+    /// spool is taken in.
+    pub fn quarantine_leftovers(&self, spool: &Path, quarantine: &Path) {
+        let Ok(left) = vigil::spool::list(&spool.join(CLAIMED)) else { return };
+        for file in left.events {
+            self.quarantine(&file, quarantine, "it was being taken in when the previous agent stopped");
+        }
+    }
+
+    fn quarantine(&self, file: &Path, quarantine: &Path, why: &str) {
+        match vigil::spool::move_into(file, quarantine) {
+            Ok(dest) => self.problem(format!("quarantined {}: {why}", dest.display())),
+            Err(e) => self.problem(format!("cannot quarantine {} ({why}): {e}", file.display())),
+        }
+    }
+
+    /// Logs a problem once and keeps it for `vigil status` and `vigil doctor`.
+    pub fn problem(&self, what: String) {
+        let mut p = self.problems.lock().unwrap_or_else(|p| p.into_inner());
+        if !p.contains(&what) {
+            tracing::warn!("{what}");
+            if p.len() >= MAX_PROBLEMS {
+                p.remove(0);
+            }
+            p.push(what);
+        }
+    }
+
+    /// Problems met while taking events in (quarantined files, files that are not regular).
+    pub fn problems(&self) -> Vec<String> {
+        self.problems.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
+
+/// The spool's sub-folder of files being taken in.
+const CLAIMED: &str = "claimed";
+
+/// Problems kept for status, newest last.
+const MAX_PROBLEMS: usize = 50;
 
 /// Redaction and the person's do-not-record rules (`[redact]` in config.toml).
 #[derive(Default)]

@@ -45,6 +45,20 @@ pub struct CaptureConfig {
     pub batch_max_delay_ms: u64,
     /// Seconds between looks for a spool file written while the agent was unreachable.
     pub spool_poll_secs: u64,
+    /// When journal records are flushed to the disk (see [`Fsync`]).
+    pub fsync: Fsync,
+}
+
+/// `[capture] fsync`: when the journal is flushed to the disk. Either way an acknowledged
+/// event survives the agent being killed; this is about power loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fsync {
+    /// Before each batch is taken (at most `batch_max_delay_ms` of events at risk).
+    Batch,
+    /// Before each event is acknowledged (nothing acknowledged is at risk; costs a disk flush
+    /// per command).
+    Always,
 }
 
 /// `[agent]`
@@ -66,6 +80,7 @@ pub fn defaults() -> Table {
         batch_max_events = 1000
         batch_max_delay_ms = 50
         spool_poll_secs = 1
+        fsync = "batch"
 
         [agent]
         log_level = "info"

@@ -11,7 +11,7 @@ use crate::writer::{BatchLimits, Writer};
 use interprocess::local_socket::{GenericFilePath, ListenerOptions, ToFsName};
 use interprocess::os::unix::local_socket::ListenerOptionsExt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use vigil::paths::{ensure_private_dir, PathError, Paths};
 
 /// How the agent was asked to start.
@@ -73,16 +73,15 @@ pub fn run(paths: &Paths, config: &Config, opts: &StartOptions) -> Result<(), Da
         Ok(None) => tracing::info!("no model yet: training v1 from the bootstrap corpus in the background"),
         Err(e) => tracing::error!("cannot read the current model: {e}"),
     }
-    let (journal, replay) = Journal::open(&paths.journal_dir)?;
-    for p in &replay.problems {
-        tracing::warn!("journal: {p}");
-    }
+    let (mut journal, replay) = Journal::open(&paths.journal_dir)?;
+    journal.set_sync_each(config.capture.fsync == crate::config::Fsync::Always);
+    let replay_problems = replay.problems.clone();
     if !replay.records.is_empty() {
         tracing::info!(records = replay.records.len(), "replaying the journal");
     }
     let limits = BatchLimits {
         max_events: config.capture.batch_max_events.max(1),
-        max_delay: Duration::from_millis(config.capture.batch_max_delay_ms),
+        max_delay: Duration::from_millis(config.capture.batch_max_delay_ms.min(60_000)),
     };
     let (writer, writer_thread) = Writer::start(store, journal, replay, limits);
     let learner = crate::learn::Learner::new(paths.db.clone(), paths.labels.clone(), config.model.clone(), config.learn.clone(), scorer.clone());
@@ -105,7 +104,16 @@ pub fn run(paths: &Paths, config: &Config, opts: &StartOptions) -> Result<(), Da
     };
     let privacy = crate::capture::Privacy::new(&config.redact);
     let capture = Capture::new(writer.clone(), scorer, privacy, hostname(), open);
-    capture.ingest_spool(&paths.spool);
+    // A spool file the previous agent was taking in when it died may be what killed it: keep
+    // it aside. The rest of the spool is taken in once the socket listens (see `serve`), so
+    // that shells are answered even while a large spool is read.
+    capture.quarantine_leftovers(&paths.spool, &paths.quarantine);
+    for p in &replay_problems {
+        capture.problem(format!("journal: {p}"));
+    }
+    if let Some(note) = &paths.runtime_note {
+        capture.problem(note.clone());
+    }
 
     let mut agent = Agent::new(
         capture,
@@ -113,9 +121,10 @@ pub fn run(paths: &Paths, config: &Config, opts: &StartOptions) -> Result<(), Da
         paths.socket.clone(),
         paths.db.clone(),
         config.agent.max_connections.max(1),
-        Duration::from_secs(config.agent.idle_timeout_secs.max(1)),
+        Duration::from_secs(config.agent.idle_timeout_secs.clamp(1, 24 * 3600)),
     );
     agent.config = opts.explained.clone();
+    agent.quarantine = paths.quarantine.clone();
     let agent = Arc::new(agent);
     // One thread: a request is a few microseconds of work, and on a busy laptop each wake-up
     // of another thread is a context switch the person's shell waits for. SQLite reads go to
@@ -130,7 +139,15 @@ pub fn run(paths: &Paths, config: &Config, opts: &StartOptions) -> Result<(), Da
     learner.close();
     drop(scheduler);
     writer.close();
-    if writer_thread.join().is_err() {
+    // Whatever the disk does (full, locked, gone), the agent is gone within 2 s of being
+    // asked: what the writer has not committed by then stays in the journal for the next one.
+    let deadline = Instant::now() + Duration::from_millis(1500);
+    while !writer_thread.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    if !writer_thread.is_finished() {
+        tracing::error!("the store did not finish in time; uncommitted events stay in the journal");
+    } else if writer_thread.join().is_err() {
         tracing::error!("the writer thread panicked; unflushed events stay in the journal");
     }
     let _ = std::fs::remove_file(&paths.socket);
@@ -140,6 +157,9 @@ pub fn run(paths: &Paths, config: &Config, opts: &StartOptions) -> Result<(), Da
 }
 
 async fn serve(paths: &Paths, agent: Arc<Agent>, spool_poll_secs: u64) -> Result<(), DaemonError> {
+    if let Some(e) = paths.socket_error() {
+        return Err(e.into());
+    }
     let listen_err = |source| DaemonError::Listen { path: paths.socket.display().to_string(), source };
     // We hold the lock, so a socket file here is a leftover of a dead agent.
     match std::fs::remove_file(&paths.socket) {
@@ -151,17 +171,27 @@ async fn serve(paths: &Paths, agent: Arc<Agent>, spool_poll_secs: u64) -> Result
     let listener = ListenerOptions::new().name(name).mode(0o600).create_tokio().map_err(listen_err)?;
     tracing::info!(socket = %paths.socket.display(), "listening");
 
-    // Hooks that found no agent may still be spooling: look again now and then.
-    let spool_agent = agent.clone();
-    let spool_path = paths.spool.clone();
-    let poll = Duration::from_secs(spool_poll_secs.max(1));
+    let socket_id = socket_identity(&paths.socket);
+
+    // The spool now, then again now and then: hooks that found no agent may still be spooling.
+    // Each look also checks that this agent's home and socket are still there: an agent
+    // whose folder was deleted (or whose socket another agent replaced) is serving no one,
+    // and must not take new spool files into a deleted store.
+    let watch_agent = agent.clone();
+    let (spool, quarantine, home, socket) = (paths.spool.clone(), paths.quarantine.clone(), paths.data_dir.clone(), paths.socket.clone());
+    let poll = Duration::from_secs(spool_poll_secs.clamp(1, 3600));
     let spool_task = tokio::spawn(async move {
         loop {
-            tokio::time::sleep(poll).await;
-            if !vigil::spool::is_empty(&spool_path) {
-                let (a, p) = (spool_agent.clone(), spool_path.clone());
-                let _ = tokio::task::spawn_blocking(move || a.capture.ingest_spool(&p)).await;
+            if !home.is_dir() || socket_identity(&socket) != socket_id {
+                tracing::error!("{} or its socket is gone: stopping", home.display());
+                watch_agent.stop_requested.notify_one();
+                return;
             }
+            if !vigil::spool::is_empty(&spool) {
+                let (a, s, q) = (watch_agent.clone(), spool.clone(), quarantine.clone());
+                let _ = tokio::task::spawn_blocking(move || a.capture.ingest_spool(&s, &q)).await;
+            }
+            tokio::time::sleep(poll).await;
         }
     });
 
@@ -185,6 +215,12 @@ async fn shutdown_signal(agent: Arc<Agent>) {
         _ = int.recv() => tracing::info!("SIGINT"),
         _ = agent.stop_requested.notified() => tracing::info!("stop requested"),
     }
+}
+
+/// The socket file's device and inode, to notice it being removed or replaced.
+fn socket_identity(path: &std::path::Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 fn hostname() -> Option<String> {

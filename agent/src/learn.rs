@@ -432,8 +432,10 @@ impl Learner {
         }
         self.lock().ready = true;
         self.ready.notify_all();
-        let delay = Duration::from_secs(self.config.retrain_delay_secs);
-        let interval = Duration::from_secs(self.config.retrain_min_interval_secs);
+        // A year at most: any longer is "never", and adding it to an Instant cannot overflow.
+        const YEAR: u64 = 365 * 24 * 3600;
+        let delay = Duration::from_secs(self.config.retrain_delay_secs.min(YEAR));
+        let interval = Duration::from_secs(self.config.retrain_min_interval_secs.min(YEAR));
         loop {
             let st = self.lock();
             if st.closing {
@@ -443,9 +445,9 @@ impl Learner {
                 let _unused = self.wake.wait(st).unwrap_or_else(|p| p.into_inner());
                 continue;
             };
-            let mut due = changed + delay;
+            let mut due = changed.checked_add(delay).unwrap_or(changed);
             if let Some(last) = st.last_trained {
-                due = due.max(last + interval);
+                due = due.max(last.checked_add(interval).unwrap_or(last));
             }
             let now = std::time::Instant::now();
             if now < due {

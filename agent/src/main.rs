@@ -30,6 +30,16 @@ Examples:
 ";
 
 fn main() -> ExitCode {
+    // A panic is isolated to the request or event that caused it (see capture and server);
+    // what it says goes to the log and, as one line naming the cause, to stderr, which the
+    // client shows when a start-up fails.
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let msg = payload.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| payload.downcast_ref::<String>().cloned()).unwrap_or_default();
+        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        tracing::error!("internal error{at}: {msg}");
+        eprintln!("vigild: internal error{at}: {msg}");
+    }));
     // Everything the agent creates (database, journal, logs) is the user's alone.
     // SAFETY: umask has no preconditions.
     unsafe { libc::umask(0o077) };
@@ -154,7 +164,8 @@ fn init_logging(paths: &Paths, level: &str) -> std::io::Result<tracing_appender:
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&paths.log_dir)?;
     let _ = std::fs::set_permissions(&paths.log_dir, std::fs::Permissions::from_mode(0o700));
-    let file = tracing_appender::rolling::never(&paths.log_dir, "vigild.log");
+    // 10 MB, then vigild.log.1: a flood of bad frames cannot fill the disk.
+    let file = vigil::logfile::RotatingFile::open(&paths.log_dir.join("vigild.log"), 10 << 20)?;
     let (writer, guard) = tracing_appender::non_blocking(file);
     let filter = tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt().with_writer(writer).with_ansi(false).with_env_filter(filter).init();

@@ -82,16 +82,7 @@ impl Scorer {
     /// Scores one command line.
     pub fn score(&self, command: &str) -> ScoreRecord {
         let parsed = parse(command);
-        let mut rec = ScoreRecord {
-            command: command.to_string(),
-            label: Label::Unknown,
-            p_unsafe: None,
-            confidence: None,
-            probabilities: None,
-            reason: "none".into(),
-            model_version: None,
-            explanation: None,
-        };
+        let mut rec = unscored(command);
         if let Some(rule) = rules::check_parsed(command, &parsed) {
             rec.label = Label::Unsafe;
             rec.p_unsafe = Some(1.0);
@@ -151,6 +142,20 @@ impl Scorer {
 }
 
 /// The first `max` characters of a command, on one line.
+/// The record of a command nothing has judged: label unknown, no probability.
+pub fn unscored(command: &str) -> ScoreRecord {
+    ScoreRecord {
+        command: command.to_string(),
+        label: Label::Unknown,
+        p_unsafe: None,
+        confidence: None,
+        probabilities: None,
+        reason: "none".into(),
+        model_version: None,
+        explanation: None,
+    }
+}
+
 fn shorten(command: &str, max: usize) -> String {
     let one_line = command.split_whitespace().collect::<Vec<_>>().join(" ");
     if one_line.chars().count() <= max {

@@ -27,6 +27,8 @@ pub struct Agent {
     pub socket: PathBuf,
     /// Database path, for readers and status.
     pub db: PathBuf,
+    /// The quarantine folder, for status.
+    pub quarantine: PathBuf,
     /// Connection limit.
     pub max_connections: usize,
     /// Idle connections are closed after this.
@@ -51,6 +53,7 @@ impl Agent {
             capture,
             learner,
             socket,
+            quarantine: db.with_file_name("quarantine"),
             db,
             max_connections,
             idle_timeout,
@@ -59,6 +62,11 @@ impl Agent {
             reader: Mutex::new(None),
             importer: Mutex::new(None),
         }
+    }
+
+    /// Files in the quarantine folder.
+    fn quarantined(&self) -> u64 {
+        std::fs::read_dir(&self.quarantine).map(|d| d.flatten().count() as u64).unwrap_or(0)
     }
 
     /// Runs a read-only query on a blocking thread with the shared reader connection.
@@ -109,6 +117,8 @@ impl Agent {
                         model_version: self.capture.scorer().model().map(|m| m.version),
                         trained_at: self.capture.scorer().model().map(|m| m.trained_at),
                         uptime_secs: self.started.elapsed().as_secs(),
+                        problems: self.capture.problems(),
+                        quarantined: self.quarantined(),
                     }),
                     Err(e) => internal(e),
                 }

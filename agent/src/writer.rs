@@ -2,9 +2,12 @@
 //! of its own commits them to SQLite in batches bounded in size and in time.
 //!
 //! Journal append and queue push happen under the same lock as the journal rotation that
-//! starts each batch, so a closed segment never holds a record that is not in a committed
-//! batch once that batch's transaction returns. A failed commit (a locked or full disk) keeps
-//! the batch and its segments and retries with back-off, taking in newer records meanwhile.
+//! starts each batch. Each closed segment remembers the sequence number of its newest record,
+//! and is deleted only once every record up to that number is committed. A batch holds at
+//! most `batch_max_events` records. A failed commit (a locked or full disk) keeps the batch
+//! and its segments and retries with back-off, taking in newer records meanwhile, up to
+//! [`MAX_PENDING`] of them: past that, events are refused, and the hooks keep them in their
+//! spool until the store accepts writes again.
 
 use crate::journal::{Journal, JournalError, Record, Replay};
 use crate::store::{Store, StoreError};
@@ -21,6 +24,10 @@ pub struct BatchLimits {
     /// Longest the first record of a batch waits.
     pub max_delay: Duration,
 }
+
+/// Most records waiting in memory for the store. Each is also in the journal; past this the
+/// agent refuses events (the hook spools them) rather than grow without bound.
+pub const MAX_PENDING: usize = 100_000;
 
 struct Queue {
     journal: Journal,
@@ -81,6 +88,11 @@ impl Writer {
     /// thread before replying is a context switch the person's shell waits behind.
     pub fn submit(&self, record: Record) -> Result<u64, JournalError> {
         let mut q = self.lock();
+        if q.pending.len() >= MAX_PENDING {
+            let e = JournalError::Backlog(q.pending.len());
+            q.last_error = Some(e.to_string());
+            return Err(e);
+        }
         if let Err(e) = q.journal.append(&record) {
             // Say so in `vigil status` (a full disk, once the journal's reserve is used up).
             q.last_error = Some(e.to_string());
@@ -132,7 +144,10 @@ impl Writer {
         self.wake.notify_one();
     }
 
-    fn run(&self, mut store: Store, mut done_segments: Vec<PathBuf>) {
+    fn run(&self, mut store: Store, replayed_segments: Vec<PathBuf>) {
+        // Closed segments and the sequence number of the newest record each holds.
+        let replayed = self.lock().accepted;
+        let mut done_segments: Vec<(PathBuf, u64)> = replayed_segments.into_iter().map(|p| (p, replayed)).collect();
         let mut batch: Vec<Record> = Vec::new();
         let mut batch_seq = 0;
         let mut backoff = Duration::from_millis(50);
@@ -165,11 +180,10 @@ impl Writer {
                 // While a batch is failing, new records wait in the current segment (which
                 // holds space in reserve for a full disk) rather than in a new one.
                 if batch.is_empty() && !q.pending.is_empty() {
-                    match q.journal.rotate() {
+                    let rotated = match q.journal.rotate() {
                         Ok(closed) => {
-                            done_segments.push(closed);
-                            batch.append(&mut q.pending);
-                            batch_seq = q.accepted;
+                            done_segments.push((closed, q.accepted));
+                            true
                         }
                         // No new segment (a full disk): the records stay in the current one,
                         // and are committed once a segment can be started again.
@@ -179,21 +193,38 @@ impl Writer {
                                 tracing::error!("{msg}");
                             }
                             q.last_error = Some(msg);
+                            false
                         }
+                    };
+                    // Stopping on a full disk: commit what is queued anyway. The records stay
+                    // in the current segment, which is kept, and a replay of committed records
+                    // changes nothing (keys).
+                    if rotated || q.closing {
+                        let first = q.accepted - q.pending.len() as u64;
+                        let take = q.pending.len().min(self.limits.max_events.max(1));
+                        batch.extend(q.pending.drain(..take));
+                        batch_seq = first + take as u64;
                     }
                 }
             }
             if batch.is_empty() {
+                if self.lock().closing {
+                    break;
+                }
                 std::thread::sleep(backoff);
                 continue;
             }
             match store.apply(&batch) {
                 Ok(()) => {
-                    for seg in done_segments.drain(..) {
-                        if let Err(e) = std::fs::remove_file(&seg) {
+                    done_segments.retain(|(seg, newest)| {
+                        if *newest > batch_seq {
+                            return true;
+                        }
+                        if let Err(e) = std::fs::remove_file(seg) {
                             tracing::warn!("cannot remove journal segment {}: {e}", seg.display());
                         }
-                    }
+                        false
+                    });
                     tracing::debug!(events = batch.len(), "batch committed");
                     batch.clear();
                     backoff = Duration::from_millis(50);

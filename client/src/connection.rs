@@ -61,6 +61,9 @@ impl Connection {
     /// the same deadline on every later read and write. The socket's folder is checked first:
     /// commands are never handed to a socket another user could have planted.
     pub fn connect(paths: &Paths, timeout: Duration) -> Result<Connection, ClientError> {
+        if let Some(e) = paths.socket_error() {
+            return Err(ClientError::Path(e));
+        }
         check_private_dir(&paths.runtime_dir).map_err(|e| match e {
             PathError::Io { source, .. } if source.kind() == ErrorKind::NotFound => ClientError::NotRunning(source),
             other => ClientError::Path(other),
@@ -141,10 +144,22 @@ pub fn spawn_agent(paths: &Paths, wait_for_lock: bool) -> Result<u32, ClientErro
         cmd.arg("--wait-lock");
     }
     cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(stderr);
-    // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
+    // In `/`: an agent must not keep the folder of the shell that started it busy (a mount
+    // that cannot be unmounted).
+    cmd.current_dir("/");
+    // SAFETY: setsid and close_range are async-signal-safe and touch no memory of the parent.
     unsafe {
         cmd.pre_exec(|| {
             libc::setsid();
+            // Descriptors the shell left open without close-on-exec (bash's 255, a terminal,
+            // a file a script holds) stay the shell's: the agent gets only 0, 1 and 2. Marked
+            // close-on-exec rather than closed, so that std's own exec-error pipe still works.
+            const CLOSE_RANGE_CLOEXEC: u32 = 1 << 2;
+            if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, CLOSE_RANGE_CLOEXEC) != 0 {
+                for fd in 3..1024 {
+                    libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+                }
+            }
             Ok(())
         });
     }
@@ -152,8 +167,17 @@ pub fn spawn_agent(paths: &Paths, wait_for_lock: bool) -> Result<u32, ClientErro
     Ok(child.id())
 }
 
-/// The pid written in the agent's lock file, if an agent process with that pid is alive.
+/// The pid written in the agent's lock file, if an agent holds the lock now. A pid left in
+/// a stale file may belong to any process by now: it is never returned, so never signalled.
 pub fn running_agent_pid(paths: &Paths) -> Option<u32> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(&paths.lock).ok()?;
+    // SAFETY: flock on a descriptor we own. A shared lock is refused while the agent holds
+    // its exclusive one; taking it means no agent runs (closing the file releases it).
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } == 0 {
+        return None;
+    }
     let text = std::fs::read_to_string(&paths.lock).ok()?;
     let pid: i32 = text.trim().parse().ok()?;
     // SAFETY: signal 0 only checks that the process exists.

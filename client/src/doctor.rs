@@ -100,6 +100,16 @@ pub fn doctor(args: Args) -> Result<ExitCode, UsageError> {
     }
 
     println!("files");
+    if let Some(note) = &paths.runtime_note {
+        r.warn(note, "remove the folder named (it is not yours, or the path is too long) or set XDG_RUNTIME_DIR; capture goes on meanwhile");
+    }
+    let quarantined = std::fs::read_dir(&paths.quarantine).map(|d| d.flatten().count()).unwrap_or(0);
+    if quarantined > 0 {
+        r.warn(
+            &format!("{quarantined} spool file{} in {} could not be taken in", if quarantined == 1 { "" } else { "s" }, paths.quarantine.display()),
+            "`vigil status` says why; move a file back into the spool folder to retry it, or delete it",
+        );
+    }
     match vigil::paths::check_private_dir(&paths.runtime_dir) {
         Ok(()) => r.ok(&format!("{} is private (0700, yours)", paths.runtime_dir.display())),
         Err(e) if paths.runtime_dir.exists() => r.warn(&e.to_string(), &format!("chmod 700 {}", paths.runtime_dir.display())),
@@ -132,6 +142,9 @@ pub fn doctor(args: Args) -> Result<ExitCode, UsageError> {
             match &s.storage_error {
                 None => r.ok("the store is writing"),
                 Some(e) => r.warn(&format!("the store is failing: {e}"), "free disk space, or end the process that locks the database; events wait in the journal meanwhile"),
+            }
+            for p in &s.problems {
+                r.warn(&format!("the agent set something aside: {p}"), "see the log; vigil never deletes what it quarantines");
             }
             if s.label_errors.is_empty() {
                 r.ok(&format!("{} labels, no errors in {}", s.labels, paths.labels.display()));

@@ -32,6 +32,12 @@ pub struct Paths {
     pub labels: PathBuf,
     /// `config.toml`.
     pub config: PathBuf,
+    /// Spool files that could not be taken in (unreadable, or the agent died on them): kept
+    /// for the person, never retried, never deleted.
+    pub quarantine: PathBuf,
+    /// Why the socket is not in its usual folder (that folder is another user's, or the path
+    /// would be too long), for `vigil doctor`.
+    pub runtime_note: Option<String>,
 }
 
 /// Why the paths could not be worked out or used.
@@ -76,27 +82,52 @@ impl Paths {
     /// With `vigil_home` set, everything lives directly under it. Otherwise the database in
     /// the data folder, labels and config in the config folder, and the socket in
     /// `$XDG_RUNTIME_DIR/vigil` or a private `/tmp/vigil-$UID`.
+    ///
+    /// When the socket's folder cannot be used (another user created it first, it is a
+    /// symbolic link) or the socket path would pass the 107-byte limit, the socket goes to the
+    /// first usable fallback: `run/` in the data folder, then `/tmp/vigil-$UID-HASH`. Hooks and
+    /// the agent look at the same folders, so they agree; capture never stops for good.
     pub fn resolve(vigil_home: Option<PathBuf>, xdg_runtime: Option<PathBuf>) -> Result<Paths, PathError> {
-        let paths = match vigil_home {
+        // SAFETY: geteuid never fails and has no preconditions.
+        let uid = unsafe { libc::geteuid() };
+        let (preferred, data_dir, config_dir) = match vigil_home {
             Some(home) => {
                 let home = absolute(home);
-                Paths::laid_out(home.clone(), home.clone(), home)
+                (home.clone(), home.clone(), home)
             }
             None => {
                 let dirs = directories::ProjectDirs::from("", "", "vigil").ok_or(PathError::NoHome)?;
                 let runtime = match xdg_runtime {
                     Some(dir) => dir.join("vigil"),
-                    // SAFETY: geteuid never fails and has no preconditions.
-                    None => PathBuf::from(format!("/tmp/vigil-{}", unsafe { libc::geteuid() })),
+                    None => PathBuf::from(format!("/tmp/vigil-{uid}")),
                 };
-                Paths::laid_out(runtime, dirs.data_dir().to_path_buf(), dirs.config_dir().to_path_buf())
+                (runtime, dirs.data_dir().to_path_buf(), dirs.config_dir().to_path_buf())
             }
         };
-        let len = paths.socket.as_os_str().len();
-        if len > MAX_SOCKET_PATH {
-            return Err(PathError::SocketPathTooLong { path: paths.socket.display().to_string(), len });
+        let candidates = [preferred, data_dir.join("run"), PathBuf::from(format!("/tmp/vigil-{uid}-{:016x}", fnv1a(data_dir.as_os_str().as_encoded_bytes())))];
+        let mut notes: Vec<String> = Vec::new();
+        let mut chosen = None;
+        for dir in &candidates {
+            match usable_runtime_dir(dir) {
+                Ok(()) => {
+                    chosen = Some(dir.clone());
+                    break;
+                }
+                Err(why) => notes.push(why),
+            }
+        }
+        let runtime = chosen.unwrap_or_else(|| candidates[0].clone());
+        let mut paths = Paths::laid_out(runtime, data_dir, config_dir);
+        if !notes.is_empty() {
+            paths.runtime_note = Some(format!("{}; the socket is at {}", notes.join("; "), paths.socket.display()));
         }
         Ok(paths)
+    }
+
+    /// The error to report when the socket path cannot be used at all.
+    pub fn socket_error(&self) -> Option<PathError> {
+        let len = self.socket.as_os_str().len();
+        (len > MAX_SOCKET_PATH).then(|| PathError::SocketPathTooLong { path: self.socket.display().to_string(), len })
     }
 
     fn laid_out(runtime_dir: PathBuf, data_dir: PathBuf, config_dir: PathBuf) -> Paths {
@@ -108,12 +139,33 @@ impl Paths {
             journal_dir: data_dir.join("journal"),
             spool: data_dir.join("spool"),
             log_dir: data_dir.join("logs"),
+            quarantine: data_dir.join("quarantine"),
             data_dir,
             labels: config_dir.join("labels.txt"),
             config: config_dir.join("config.toml"),
             config_dir,
+            runtime_note: None,
         }
     }
+}
+
+/// Whether `dir` can hold the socket: its socket path fits, and it is missing (it will be
+/// created 0700) or a private folder of ours.
+fn usable_runtime_dir(dir: &Path) -> Result<(), String> {
+    let len = dir.join("vigil.sock").as_os_str().len();
+    if len > MAX_SOCKET_PATH {
+        return Err(format!("a socket in {} would be {len} bytes, over the {MAX_SOCKET_PATH}-byte limit", dir.display()));
+    }
+    match std::fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(format!("{}: {e}", dir.display())),
+        Ok(_) => check_private_dir(dir).map_err(|e| e.to_string()),
+    }
+}
+
+/// FNV-1a, 64 bits: a stable short name for a folder (not a security measure).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100000001b3))
 }
 
 fn absolute(p: PathBuf) -> PathBuf {
@@ -183,10 +235,33 @@ mod tests {
     }
 
     #[test]
-    fn long_socket_path_is_a_clear_error() {
+    fn a_long_home_gets_a_short_socket_folder() {
         let long = PathBuf::from(format!("/tmp/{}", "x".repeat(120)));
-        let err = Paths::resolve(Some(long), None).unwrap_err();
-        assert!(err.to_string().contains("over the 107-byte limit"), "{err}");
+        let p = Paths::resolve(Some(long.clone()), None).unwrap();
+        assert!(p.socket.as_os_str().len() <= MAX_SOCKET_PATH, "{:?}", p.socket);
+        assert!(p.socket_error().is_none());
+        assert_eq!(p.db, long.join("vigil.db"));
+        assert!(p.runtime_note.as_deref().unwrap_or("").contains("over the 107-byte limit"), "{:?}", p.runtime_note);
+        // Computed the same way twice (the hook and the agent must agree).
+        assert_eq!(Paths::resolve(Some(long), None).unwrap().socket, p.socket);
+    }
+
+    #[test]
+    fn a_socket_folder_that_is_not_ours_is_passed_over() {
+        let t = tempfile::tempdir().unwrap();
+        let home = t.path().join("home");
+        std::fs::create_dir(&home).unwrap();
+        // A symbolic link where the socket's folder should be (as another user could plant).
+        let elsewhere = t.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).unwrap();
+        let squat = t.path().join("squat");
+        std::os::unix::fs::symlink(&elsewhere, &squat).unwrap();
+        assert!(usable_runtime_dir(&squat).is_err());
+        assert!(usable_runtime_dir(&home).is_ok());
+        assert!(usable_runtime_dir(&t.path().join("missing")).is_ok());
+        let p = Paths::resolve(Some(squat), None).unwrap();
+        assert!(p.runtime_dir.ends_with("run"), "{:?}", p.runtime_dir);
+        assert!(p.runtime_note.unwrap().contains("symbolic link"));
     }
 
     #[test]
