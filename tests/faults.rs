@@ -387,3 +387,52 @@ fn random_frames_never_crash_the_decoder() {
         assert!(matches!(protocol::read_message::<Request>(&mut bytes.as_slice()), Err(protocol::FrameError::TooLarge(_))));
     }
 }
+
+#[test]
+fn poison_spool_files_are_quarantined_never_retried_never_deleted_and_old_formats_are_read() {
+    let mut env = Env::new();
+    let spool = env.path("spool");
+    // One good event, in the spool format of the previous vigil (protocol-5 frames).
+    let legacy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/legacy");
+    std::fs::create_dir_all(&spool).unwrap();
+    for e in std::fs::read_dir(legacy.join("spool-v1")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), spool.join(e.file_name())).unwrap();
+    }
+    // A journal segment of the previous format, left by an agent that was killed.
+    std::fs::create_dir_all(env.path("journal")).unwrap();
+    for e in std::fs::read_dir(legacy.join("journal-v1")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), env.path("journal").join(e.file_name())).unwrap();
+    }
+    // A file the previous agent was taking in when it died: it may be what killed it.
+    vigil::spool::append(&spool, &start_req("poison", 1, "echo died-on-this")).unwrap();
+    let died_on = vigil::spool::list(&spool).unwrap().events.into_iter().last().unwrap();
+    vigil::spool::move_into(&died_on, &spool.join("claimed")).unwrap();
+    // Garbage with an event's name, and a FIFO where a spool file should be.
+    std::fs::write(spool.join("99999999999999999999999999999999-0000000001.event"), b"\x00\x00\x00\x05garbage").unwrap();
+    let fifo = spool.join("99999999999999999999999999999999-0000000002.event");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+
+    env.start_agent();
+    env.wait_until(20, "the legacy spool and journal are taken in", || {
+        env.try_count("SELECT COUNT(*) FROM events WHERE command IN ('echo legacy-spool-start', 'echo legacy-journal-start')") == Some(2)
+    });
+    assert_eq!(env.count("SELECT exit_code FROM events WHERE command = 'echo legacy-spool-start'"), 3, "the legacy end applies");
+    assert_eq!(env.count("SELECT exit_code FROM events WHERE command = 'echo legacy-journal-start'"), 7);
+    assert_eq!(env.count("SELECT COUNT(*) FROM events WHERE command = 'echo died-on-this'"), 0, "a poison candidate is not retried");
+    let quarantine = env.path("quarantine");
+    env.wait_until(10, "two files in quarantine", || std::fs::read_dir(&quarantine).map(|d| d.count()).unwrap_or(0) == 2);
+    let status: serde_json::Value = serde_json::from_slice(&env.vigil(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(status["quarantined"], 2, "{status}");
+    let problems = status["problems"].to_string();
+    assert!(problems.contains("previous agent stopped") && problems.contains("not a regular file"), "{problems}");
+    assert!(fifo.exists(), "a FIFO is reported and left alone");
+    let doctor = env.vigil(&["doctor"]);
+    assert!(String::from_utf8_lossy(&doctor.stdout).contains("could not be taken in"), "{}", String::from_utf8_lossy(&doctor.stdout));
+    // Live capture goes on.
+    assert!(hook_start(&env, "after", 1, &[]));
+    env.wait_until(10, "a live event after the quarantine", || env.try_count("SELECT COUNT(*) FROM events WHERE key = 'after#1'") == Some(1));
+}

@@ -250,7 +250,7 @@ mod tests {
     fn a_socket_folder_that_is_not_ours_is_passed_over() {
         let t = tempfile::tempdir().unwrap();
         let home = t.path().join("home");
-        std::fs::create_dir(&home).unwrap();
+        ensure_private_dir(&home).unwrap();
         // A symbolic link where the socket's folder should be (as another user could plant).
         let elsewhere = t.path().join("elsewhere");
         std::fs::create_dir(&elsewhere).unwrap();
