@@ -596,6 +596,13 @@ fn tokenize(text: &str, start: usize, end: usize) -> Vec<Segment> {
                 }
                 i += 1;
             }
+            b'\\' if text.get(i + 1..).is_some_and(|r| r.starts_with(REDACTED)) => {
+                // An escaped marker is still one marker (idempotence).
+                for k in i + 1..i + 1 + REDACTED.len() {
+                    t.byte(text, k);
+                }
+                i += 1 + REDACTED.len();
+            }
             b'\\' => {
                 if bytes.get(i + 1) != Some(&b'\n') && i + 1 < end {
                     t.byte(text, i + 1);
