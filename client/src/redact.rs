@@ -2646,11 +2646,7 @@ mod tests {
                     parts.push(rng.pick(&pieces).to_string());
                 }
             }
-            let sep = if rng.next() % 3 == 1 {
-                ""
-            } else {
-                " "
-            };
+            let sep = if rng.next() % 3 == 1 { "" } else { " " };
             // Planted tokens stand alone as words: glued to a word, their prefix is no prefix.
             let input: String = parts
                 .iter()
