@@ -84,7 +84,13 @@ fn tokens_of(cmd: &Cmd, seq: &mut Vec<String>) {
 /// paths and values become their class.
 pub fn word_class(w: &str) -> String {
     let t = w.trim_end_matches('/');
-    let lower = w.to_ascii_lowercase();
+    // A prefix in any ASCII case, without a lower-cased copy (most words never need one).
+    let starts = |prefixes: &[&str]| {
+        prefixes.iter().any(|p| {
+            w.get(..p.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(p))
+        })
+    };
     if w.is_empty() {
         return "<empty>".into();
     }
@@ -107,11 +113,10 @@ pub fn word_class(w: &str) -> String {
     {
         return "<home>".into();
     }
-    if lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("ftp://")
-    {
+    if starts(&["http://", "https://", "ftp://"]) {
         return "<url>".into();
     }
-    if lower.starts_with("s3://") || lower.starts_with("gs://") || lower.starts_with("az://") {
+    if starts(&["s3://", "gs://", "az://"]) {
         return "<bucket>".into();
     }
     if let Some(dev) = t.strip_prefix("/dev/") {
@@ -126,7 +131,9 @@ pub fn word_class(w: &str) -> String {
         "/etc", "/boot", "/usr", "/bin", "/sbin", "/lib", "/var/log", "/var/lib", "/var", "/proc",
         "/sys", "/opt",
     ] {
-        if t == sys || t.starts_with(&format!("{sys}/")) {
+        if t.strip_prefix(sys)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        {
             return if t == sys {
                 format!("<sys>{sys}")
             } else {
@@ -172,7 +179,7 @@ pub fn word_class(w: &str) -> String {
         // A sentence or a script: its words, as a bag.
         return "<text>".into();
     }
-    lower
+    w.to_ascii_lowercase()
 }
 
 /// The 1-3 grams of every command of a line (n-grams do not cross commands).

@@ -594,8 +594,10 @@ fn truncating_redirect_to(c: &Cmd, f: impl Fn(&str) -> bool) -> bool {
 }
 
 fn under(p: &str, dirs: &[&str]) -> bool {
-    dirs.iter()
-        .any(|d| p == *d || p.starts_with(&format!("{d}/")))
+    dirs.iter().any(|d| {
+        p.strip_prefix(d)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
 }
 
 const CREDENTIAL_FILES: &[&str] = &[

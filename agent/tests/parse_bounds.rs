@@ -461,16 +461,15 @@ fn worst(case: &str) -> String {
 fn measure() {
     let case = std::env::var("VIGIL_CASE").unwrap_or_else(|_| "nested".into());
     let line = worst(&case);
-    let start = std::time::Instant::now();
-    let parsed = drive(&line);
-    let commands = parsed.commands().count();
-    let bytes: usize = parsed
-        .commands()
-        .map(|c| c.argv.iter().map(String::len).sum::<usize>())
-        .sum();
-    eprintln!(
-        "case {case}: {} input bytes, {commands} commands, {bytes} argv bytes, {:?}",
-        line.len(),
-        start.elapsed()
-    );
+    let t = std::time::Instant::now();
+    let parsed = parse::parse(&line);
+    let t_parse = t.elapsed();
+    let _ = rules::check_parsed(&line, &parsed);
+    let t_rules = t.elapsed() - t_parse;
+    let _ = features::ngrams(&parsed);
+    let t_features = t.elapsed() - t_parse - t_rules;
+    let _ = vigil::redact::redact(&line);
+    let t_redact = t.elapsed() - t_parse - t_rules - t_features;
+    let s = size(&parsed);
+    eprintln!("case {case}: {} input bytes, {} commands, {} bytes kept; parse {t_parse:?}, rules {t_rules:?}, ngrams {t_features:?}, redact {t_redact:?}", line.len(), s.commands, s.bytes);
 }
