@@ -1,5 +1,9 @@
 //! Features of a command line for the model: shell-aware tokens (from the parser, with flags
 //! and paths normalised) into TF-IDF over 1-3 grams with a capped vocabulary.
+//!
+//! Tokens and n-grams are linear in the parsed line (each command is looked at once, with
+//! only the name of the one before it), so a hostile line costs what its length does.
+#![deny(clippy::indexing_slicing)]
 
 use crate::parse::{Cmd, Parsed};
 use serde::{Deserialize, Serialize};
@@ -10,20 +14,23 @@ use std::collections::HashMap;
 pub fn command_tokens(parsed: &Parsed) -> Vec<Vec<String>> {
     let mut out = Vec::new();
     for pipeline in &parsed.pipelines {
-        for (i, cmd) in pipeline.iter().enumerate() {
-            let mut seq = tokens_of(cmd);
-            if i > 0 {
+        let mut feeder: Option<&Cmd> = None;
+        for cmd in pipeline {
+            let mut seq = Vec::new();
+            if let Some(before) = feeder {
                 // What feeds this command matters: `curl ... | bash`.
-                seq.insert(0, format!("|{}", pipeline[i - 1].name()));
+                seq.push(format!("|{}", before.name()));
             }
+            tokens_of(cmd, &mut seq);
             out.push(seq);
+            feeder = Some(cmd);
         }
     }
     out
 }
 
-fn tokens_of(cmd: &Cmd) -> Vec<String> {
-    let mut seq = Vec::new();
+/// Appends the tokens of one command to `seq`.
+fn tokens_of(cmd: &Cmd, seq: &mut Vec<String>) {
     for w in &cmd.wrappers {
         seq.push(format!("^{w}"));
     }
@@ -42,10 +49,11 @@ fn tokens_of(cmd: &Cmd) -> Vec<String> {
             if let Some((_, v)) = a.split_once('=') {
                 operands.push(word_class(v));
             }
-        } else if !after_dashes && a.starts_with('-') && a.len() > 1 && !a[1..].starts_with(|c: char| c.is_ascii_digit()) {
+        } else if let Some(body) = a.strip_prefix('-').filter(|body| {
+            !after_dashes && !body.is_empty() && !body.starts_with(|c: char| c.is_ascii_digit())
+        }) {
             // A bundle of short flags: -rf -> -f -r. Long-ish single-dash words (-delete,
             // -auto-approve) stay whole.
-            let body = &a[1..];
             if body.len() <= 4 && body.chars().all(|c| c.is_ascii_alphabetic()) {
                 flags.extend(body.chars().map(|c| format!("-{c}")));
             } else {
@@ -63,17 +71,26 @@ fn tokens_of(cmd: &Cmd) -> Vec<String> {
         seq.push(format!("redir{}", if op.contains('>') { ">" } else { "<" }));
         seq.push(word_class(target));
     }
-    if cmd.substituted.iter().any(|c| matches!(c.name(), "curl" | "wget")) {
+    if cmd
+        .substituted
+        .iter()
+        .any(|c| matches!(c.name(), "curl" | "wget"))
+    {
         seq.push("$(download)".into());
     }
-    seq
 }
 
 /// A word as the model sees it: words that name things keep their text (lower-cased),
 /// paths and values become their class.
 pub fn word_class(w: &str) -> String {
     let t = w.trim_end_matches('/');
-    let lower = w.to_ascii_lowercase();
+    // A prefix in any ASCII case, without a lower-cased copy (most words never need one).
+    let starts = |prefixes: &[&str]| {
+        prefixes.iter().any(|p| {
+            w.get(..p.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(p))
+        })
+    };
     if w.is_empty() {
         return "<empty>".into();
     }
@@ -86,13 +103,20 @@ pub fn word_class(w: &str) -> String {
     if matches!(t, "*" | "." | "./" | ".." | "./*" | ".*") || t.is_empty() {
         return "<here>".into();
     }
-    if t == "~" || t == "$HOME" || t == "${HOME}" || t == "~/*" || t == "$HOME/*" || t == "/home" || t == "/root" {
+    if t == "~"
+        || t == "$HOME"
+        || t == "${HOME}"
+        || t == "~/*"
+        || t == "$HOME/*"
+        || t == "/home"
+        || t == "/root"
+    {
         return "<home>".into();
     }
-    if lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("ftp://") {
+    if starts(&["http://", "https://", "ftp://"]) {
         return "<url>".into();
     }
-    if lower.starts_with("s3://") || lower.starts_with("gs://") || lower.starts_with("az://") {
+    if starts(&["s3://", "gs://", "az://"]) {
         return "<bucket>".into();
     }
     if let Some(dev) = t.strip_prefix("/dev/") {
@@ -103,17 +127,38 @@ pub fn word_class(w: &str) -> String {
             _ => "<disk>".into(),
         };
     }
-    for sys in ["/etc", "/boot", "/usr", "/bin", "/sbin", "/lib", "/var/log", "/var/lib", "/var", "/proc", "/sys", "/opt"] {
-        if t == sys || t.starts_with(&format!("{sys}/")) {
-            return if t == sys { format!("<sys>{sys}") } else { format!("<sys>{sys}/...") };
+    for sys in [
+        "/etc", "/boot", "/usr", "/bin", "/sbin", "/lib", "/var/log", "/var/lib", "/var", "/proc",
+        "/sys", "/opt",
+    ] {
+        if t.strip_prefix(sys)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        {
+            return if t == sys {
+                format!("<sys>{sys}")
+            } else {
+                format!("<sys>{sys}/...")
+            };
         }
     }
-    if t.starts_with("~/") || t.starts_with("$HOME/") || t.starts_with("/home/") || t.starts_with("/Users/") {
+    if t.starts_with("~/")
+        || t.starts_with("$HOME/")
+        || t.starts_with("/home/")
+        || t.starts_with("/Users/")
+    {
         // Dotfiles under the home keep their name: ~/.ssh, ~/.bash_history.
         let rest = t.split_once('/').map_or("", |x| x.1);
-        let rest = if t.starts_with("/home/") || t.starts_with("/Users/") { rest.split_once('/').map_or("", |x| x.1) } else { rest };
+        let rest = if t.starts_with("/home/") || t.starts_with("/Users/") {
+            rest.split_once('/').map_or("", |x| x.1)
+        } else {
+            rest
+        };
         let first = rest.split('/').next().unwrap_or("");
-        return if first.starts_with('.') { format!("<home>/{first}") } else { "<home>/...".into() };
+        return if first.starts_with('.') {
+            format!("<home>/{first}")
+        } else {
+            "<home>/...".into()
+        };
     }
     if t.starts_with('/') {
         return "<abs>".into();
@@ -134,7 +179,7 @@ pub fn word_class(w: &str) -> String {
         // A sentence or a script: its words, as a bag.
         return "<text>".into();
     }
-    lower
+    w.to_ascii_lowercase()
 }
 
 /// The 1-3 grams of every command of a line (n-grams do not cross commands).
@@ -179,22 +224,35 @@ impl Vectorizer {
                 }
             }
         }
-        let mut terms: Vec<(&str, f64, u64)> = tf.into_iter().map(|(t, (n, df))| (t, n, df)).collect();
+        let mut terms: Vec<(&str, f64, u64)> =
+            tf.into_iter().map(|(t, (n, df))| (t, n, df)).collect();
         // Most frequent first; ties by name, so that fitting is deterministic.
         terms.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
         terms.truncate(max_features);
         terms.sort_by(|a, b| a.0.cmp(b.0));
         let n = docs.len() as f64;
         let vocab: Vec<String> = terms.iter().map(|t| t.0.to_string()).collect();
-        let idf = terms.iter().map(|t| ((1.0 + n) / (1.0 + t.2 as f64)).ln() + 1.0).collect();
-        let mut v = Vectorizer { vocab, idf, index: HashMap::new() };
+        let idf = terms
+            .iter()
+            .map(|t| ((1.0 + n) / (1.0 + t.2 as f64)).ln() + 1.0)
+            .collect();
+        let mut v = Vectorizer {
+            vocab,
+            idf,
+            index: HashMap::new(),
+        };
         v.reindex();
         v
     }
 
     /// Rebuilds the term index (after deserializing).
     pub fn reindex(&mut self) {
-        self.index = self.vocab.iter().enumerate().map(|(i, t)| (t.clone(), i)).collect();
+        self.index = self
+            .vocab
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.clone(), i))
+            .collect();
     }
 
     /// Number of columns.
@@ -207,8 +265,8 @@ impl Vectorizer {
         row.clear();
         row.resize(self.vocab.len(), 0.0);
         for t in doc {
-            if let Some(&i) = self.index.get(t) {
-                row[i] += 1.0;
+            if let Some(x) = self.index.get(t).and_then(|&i| row.get_mut(i)) {
+                *x += 1.0;
             }
         }
         let mut norm = 0.0;
@@ -224,6 +282,7 @@ impl Vectorizer {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::parse::parse;
@@ -234,7 +293,10 @@ mod tests {
         assert_eq!(a, command_tokens(&parse("rm -fr /tmp/x")));
         assert_eq!(a, command_tokens(&parse("rm -r -f /tmp/x")));
         assert_eq!(a, vec![vec!["rm", "-f", "-r", "<abs>"]]);
-        assert_eq!(command_tokens(&parse("sudo rm -rf ~")), vec![vec!["^sudo", "rm", "-f", "-r", "<home>"]]);
+        assert_eq!(
+            command_tokens(&parse("sudo rm -rf ~")),
+            vec![vec!["^sudo", "rm", "-f", "-r", "<home>"]]
+        );
     }
 
     #[test]
@@ -264,7 +326,10 @@ mod tests {
 
     #[test]
     fn tfidf_rows_are_normalised_and_capped() {
-        let docs: Vec<Vec<String>> = ["rm -rf /", "ls -la", "ls", "git push -f"].iter().map(|l| ngrams(&parse(l))).collect();
+        let docs: Vec<Vec<String>> = ["rm -rf /", "ls -la", "ls", "git push -f"]
+            .iter()
+            .map(|l| ngrams(&parse(l)))
+            .collect();
         let v = Vectorizer::fit(&docs, &[1.0; 4], 5);
         assert_eq!(v.width(), 5);
         let mut row = Vec::new();

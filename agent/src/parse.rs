@@ -5,9 +5,25 @@
 //!
 //! This is not a shell: variables are not expanded (`$HOME` stays `$HOME`), globs are not
 //! matched, and aliases are unknown. Quotes and escapes are removed as the shell would.
+//!
+//! Every line typed is parsed by the agent, so a hostile line must not cost more than a
+//! normal one of its length: all the work of one [`parse`], nested scripts and substitutions
+//! included, is paid from a budget proportional to the line's length (see [`Budget`]). A line
+//! that exhausts it gets a truncated parse (its deepest parts are left out), never an unbounded
+//! one. Nothing here indexes the input unchecked.
+#![deny(clippy::indexing_slicing)]
 
-/// How deep substitutions and `bash -c` scripts are followed.
+use std::ops::Range;
+
+/// How deep substitutions and `bash -c` scripts are followed (this also bounds recursion).
 const MAX_DEPTH: usize = 16;
+
+/// Work allowed per byte of the line (bytes scanned again in nested scripts, and bytes copied
+/// into [`Cmd::substituted`]). A normal line uses a small fraction of it.
+const WORK_PER_BYTE: usize = 64;
+
+/// Work allowed on top of [`WORK_PER_BYTE`], so that short lines are never truncated.
+const WORK_BASE: usize = 1 << 16;
 
 /// One simple command as it will run, after wrappers are unwrapped.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -19,21 +35,54 @@ pub struct Cmd {
     /// Wrappers that were peeled off (`sudo`, `env`, `xargs`, ...), outermost first.
     pub wrappers: Vec<String>,
     /// Commands run inside substitutions (`$(...)`, backquotes, `<(...)`) in this command's
-    /// words, flattened.
+    /// words, flattened: nested substitutions are in this list too, so the copies here have
+    /// an empty `substituted` of their own (the full commands are in [`Parsed::pipelines`]).
+    /// On a line that exhausts the parse's budget the list may be incomplete.
     pub substituted: Vec<Cmd>,
 }
 
 impl Cmd {
     /// The command name without a path (`/usr/bin/rm` -> `rm`).
     pub fn name(&self) -> &str {
-        let first = self.argv.first().map(String::as_str).unwrap_or("");
-        first.rsplit('/').next().unwrap_or(first)
+        basename(self.argv.first().map(String::as_str).unwrap_or(""))
     }
 
     /// The arguments after the name.
     pub fn args(&self) -> &[String] {
         self.argv.get(1..).unwrap_or(&[])
     }
+
+    /// Bytes held by the command itself (its substitutions' copies aside): what a copy costs.
+    fn size(&self) -> usize {
+        let words: usize = self
+            .argv
+            .iter()
+            .chain(&self.wrappers)
+            .map(String::len)
+            .sum();
+        let redirects: usize = self
+            .redirects
+            .iter()
+            .map(|(op, t)| op.len() + t.len())
+            .sum();
+        // Each string counts for a little too, so that empty words are not free.
+        words + redirects + self.argv.len() + self.wrappers.len() + self.redirects.len() + 1
+    }
+
+    /// A copy without the copies of its own substitutions (see [`Cmd::substituted`]).
+    fn shallow_copy(&self) -> Cmd {
+        Cmd {
+            argv: self.argv.clone(),
+            redirects: self.redirects.clone(),
+            wrappers: self.wrappers.clone(),
+            substituted: Vec::new(),
+        }
+    }
+}
+
+/// A path's last component.
+fn basename(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
 }
 
 /// A pipeline: commands whose output feeds the next one.
@@ -53,52 +102,101 @@ impl Parsed {
     }
 }
 
-/// Parses a command line.
-pub fn parse(line: &str) -> Parsed {
-    let mut out = Parsed::default();
-    parse_into(line, 0, &mut out);
-    out
+/// The work one parse may still do, in bytes: each nested script or substitution pays for the
+/// bytes it scans, and each copy into [`Cmd::substituted`] for the bytes it copies. Everything
+/// else the parser does is linear in what was paid for, so a parse of `n` bytes does
+/// O(`WORK_PER_BYTE` * n) work whatever the nesting (`bash -c "$(bash -c "$(...)")"` would
+/// otherwise double at each level).
+struct Budget(usize);
+
+impl Budget {
+    /// Takes `n` from the budget if it has that much; otherwise empties it, so that nothing
+    /// more is followed or copied.
+    fn spend(&mut self, n: usize) -> bool {
+        match self.0.checked_sub(n) {
+            Some(left) => {
+                self.0 = left;
+                true
+            }
+            None => {
+                self.0 = 0;
+                false
+            }
+        }
+    }
+
+    /// The longest prefix of `text` (on a character boundary) that the budget can pay for.
+    fn affordable<'a>(&self, text: &'a str) -> &'a str {
+        if text.len() <= self.0 {
+            return text;
+        }
+        let mut end = self.0;
+        while end > 0 && !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.get(..end).unwrap_or("")
+    }
 }
 
-fn parse_into(line: &str, depth: usize, out: &mut Parsed) {
+/// What one parse carries through its levels.
+struct Cx {
+    out: Parsed,
+    budget: Budget,
+}
+
+/// Parses a command line.
+pub fn parse(line: &str) -> Parsed {
+    let budget = Budget(
+        line.len()
+            .saturating_mul(WORK_PER_BYTE)
+            .saturating_add(WORK_BASE),
+    );
+    let mut cx = Cx {
+        out: Parsed::default(),
+        budget,
+    };
+    parse_into(line, 0, &mut cx);
+    cx.out
+}
+
+fn parse_into(line: &str, depth: usize, cx: &mut Cx) {
     if depth > MAX_DEPTH {
         return;
     }
-    let mut tokens = tokenize(line, depth, out);
-    // `name() { ...; }` defines a function: `name` does not run.
-    let mut i = 0;
-    while i + 2 < tokens.len() {
-        if matches!(&tokens[i], Tok::Word(..)) && tokens[i + 1] == Tok::Op("(".into()) && tokens[i + 2] == Tok::Op(")".into()) {
-            tokens.drain(i..i + 3);
-        } else {
-            i += 1;
-        }
+    // The top level is always affordable (the budget is a multiple of its length); a nested
+    // script the budget cannot pay for whole is parsed as far as it can.
+    let line = cx.budget.affordable(line);
+    cx.budget.spend(line.len());
+    if line.is_empty() {
+        return;
     }
+    // `name() { ...; }` defines a function: `name` does not run.
+    let tokens = drop_function_heads(tokenize(line, depth, cx));
     let mut pipeline: Pipeline = Vec::new();
     let mut words: Vec<Tok> = Vec::new();
-    let flush_cmd = |words: &mut Vec<Tok>, pipeline: &mut Pipeline, out: &mut Parsed| {
+    let flush_cmd = |words: &mut Vec<Tok>, pipeline: &mut Pipeline, cx: &mut Cx| {
         if !words.is_empty() {
             let raw = std::mem::take(words);
-            if let Some(cmd) = build_cmd(raw, depth, out) {
+            if let Some(cmd) = build_cmd(raw, depth, cx) {
                 pipeline.push(cmd);
             }
         }
     };
     for tok in tokens {
         match tok {
-            Tok::Op(op) if op == "|" || op == "|&" => flush_cmd(&mut words, &mut pipeline, out),
+            Tok::Op(op) if op == "|" || op == "|&" => flush_cmd(&mut words, &mut pipeline, cx),
             Tok::Op(_) => {
-                flush_cmd(&mut words, &mut pipeline, out);
+                flush_cmd(&mut words, &mut pipeline, cx);
                 if !pipeline.is_empty() {
-                    out.pipelines.push(std::mem::take(&mut pipeline));
+                    cx.out.pipelines.push(std::mem::take(&mut pipeline));
                 }
             }
             other => words.push(other),
         }
     }
-    flush_cmd(&mut words, &mut pipeline, out);
+    flush_cmd(&mut words, &mut pipeline, cx);
     if !pipeline.is_empty() {
-        out.pipelines.push(pipeline);
+        cx.out.pipelines.push(pipeline);
     }
 }
 
@@ -112,10 +210,39 @@ enum Tok {
     Op(String),
 }
 
-/// Words that start or continue compound commands rather than name a program.
-const KEYWORDS: &[&str] = &["if", "then", "else", "elif", "fi", "do", "done", "while", "until", "{", "}", "!", "esac", "in", "[[", "]]"];
+fn is_op(tok: Option<&Tok>, op: &str) -> bool {
+    matches!(tok, Some(Tok::Op(o)) if o == op)
+}
 
-fn build_cmd(toks: Vec<Tok>, depth: usize, out: &mut Parsed) -> Option<Cmd> {
+/// Removes each `name ( )` (a function's head), scanning left to right, in one pass.
+fn drop_function_heads(tokens: Vec<Tok>) -> Vec<Tok> {
+    let mut keep = vec![true; tokens.len()];
+    let mut i = 0;
+    while i + 2 < tokens.len() {
+        if matches!(tokens.get(i), Some(Tok::Word(..)))
+            && is_op(tokens.get(i + 1), "(")
+            && is_op(tokens.get(i + 2), ")")
+        {
+            keep.iter_mut().skip(i).take(3).for_each(|k| *k = false);
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    tokens
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(t, k)| k.then_some(t))
+        .collect()
+}
+
+/// Words that start or continue compound commands rather than name a program.
+const KEYWORDS: &[&str] = &[
+    "if", "then", "else", "elif", "fi", "do", "done", "while", "until", "{", "}", "!", "esac",
+    "in", "[[", "]]",
+];
+
+fn build_cmd(toks: Vec<Tok>, depth: usize, cx: &mut Cx) -> Option<Cmd> {
     let mut cmd = Cmd::default();
     let mut words: Vec<String> = Vec::new();
     for t in toks {
@@ -132,12 +259,12 @@ fn build_cmd(toks: Vec<Tok>, depth: usize, out: &mut Parsed) -> Option<Cmd> {
         }
     }
     // Leading keywords and assignments are not the command.
-    let mut i = 0;
-    while i < words.len() && (KEYWORDS.contains(&words[i].as_str()) || is_assignment(&words[i])) {
-        i += 1;
-    }
+    let skip = words
+        .iter()
+        .take_while(|w| KEYWORDS.contains(&w.as_str()) || is_assignment(w))
+        .count();
     let bare = words.is_empty();
-    let mut words = words.split_off(i);
+    words.drain(..skip);
     if bare && !cmd.redirects.is_empty() {
         // `> file` alone truncates the file: the null command with its redirection.
         words.push(":".to_string());
@@ -148,7 +275,7 @@ fn build_cmd(toks: Vec<Tok>, depth: usize, out: &mut Parsed) -> Option<Cmd> {
         return None;
     }
     cmd.argv = words;
-    unwrap(&mut cmd, depth, out);
+    unwrap(&mut cmd, depth, cx);
     if cmd.argv.is_empty() {
         return None;
     }
@@ -160,8 +287,13 @@ fn is_assignment(w: &str) -> bool {
         Some((name, _)) => {
             let name = name.strip_suffix('+').unwrap_or(name);
             !name.is_empty()
-                && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '[' || c == ']')
+                && name
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '[' || c == ']')
         }
         None => false,
     }
@@ -170,13 +302,53 @@ fn is_assignment(w: &str) -> bool {
 /// Options of wrappers that take a value (so the value is not the wrapped command).
 fn option_takes_value(wrapper: &str, opt: &str) -> bool {
     let with_value: &[&str] = match wrapper {
-        "sudo" => &["-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-T", "-U", "--user", "--group", "--chdir", "--host", "--prompt", "--role", "--type", "--close-from", "--other-user"],
+        "sudo" => &[
+            "-u",
+            "-g",
+            "-C",
+            "-D",
+            "-h",
+            "-p",
+            "-r",
+            "-t",
+            "-T",
+            "-U",
+            "--user",
+            "--group",
+            "--chdir",
+            "--host",
+            "--prompt",
+            "--role",
+            "--type",
+            "--close-from",
+            "--other-user",
+        ],
         "doas" => &["-u", "-C"],
         "env" => &["-u", "-C", "--unset", "--chdir", "-S", "--split-string"],
         "nice" => &["-n", "--adjustment"],
         "ionice" => &["-c", "-n", "-p", "-P", "-u"],
         "timeout" => &["-s", "-k", "--signal", "--kill-after"],
-        "xargs" => &["-I", "-i", "-n", "-P", "-d", "-a", "-E", "-e", "-L", "-l", "-s", "--max-args", "--max-procs", "--delimiter", "--arg-file", "--replace", "--max-lines", "--max-chars", "--eof"],
+        "xargs" => &[
+            "-I",
+            "-i",
+            "-n",
+            "-P",
+            "-d",
+            "-a",
+            "-E",
+            "-e",
+            "-L",
+            "-l",
+            "-s",
+            "--max-args",
+            "--max-procs",
+            "--delimiter",
+            "--arg-file",
+            "--replace",
+            "--max-lines",
+            "--max-chars",
+            "--eof",
+        ],
         "watch" => &["-n", "--interval", "-d", "-q", "--equexit"],
         "exec" => &["-a"],
         "stdbuf" => &["-i", "-o", "-e"],
@@ -190,68 +362,96 @@ fn option_takes_value(wrapper: &str, opt: &str) -> bool {
 }
 
 /// The index of the first argument after a wrapper's options (and their values), starting at
-/// `from`; a `--` ends the options and is skipped.
+/// `from`; a `--` ends the options and is skipped. Never past the end of `argv`, even when the
+/// last option lacks its value (`flock -w`).
 fn options_end(argv: &[String], wrapper: &str, from: usize) -> usize {
     let mut i = from;
-    while i < argv.len() && argv[i].starts_with('-') {
-        if argv[i] == "--" {
+    while let Some(a) = argv.get(i).filter(|a| a.starts_with('-')) {
+        if a == "--" {
             return i + 1;
         }
-        if option_takes_value(wrapper, &argv[i]) {
+        if option_takes_value(wrapper, a) {
             i += 1;
         }
         i += 1;
     }
-    i
+    i.min(argv.len())
 }
 
 /// Shells whose `-c SCRIPT` runs SCRIPT.
 const SHELLS: &[&str] = &["bash", "sh", "zsh", "dash", "ksh", "fish", "ash", "busybox"];
 
+/// Wrappers that run the rest of their arguments after their options.
+const PLAIN_WRAPPERS: &[&str] = &[
+    "sudo",
+    "doas",
+    "nice",
+    "nohup",
+    "time",
+    "ionice",
+    "stdbuf",
+    "builtin",
+    "exec",
+    "chroot",
+    "setsid",
+    "unbuffer",
+    "caffeinate",
+    "torsocks",
+    "proxychains",
+    "proxychains4",
+];
+
 /// Peels wrappers off `cmd.argv` until the real command is first; scripts given to shells and
-/// `eval` are parsed in turn and added to `out`.
-fn unwrap(cmd: &mut Cmd, depth: usize, out: &mut Parsed) {
+/// `eval` are parsed in turn and added to `cx.out`.
+///
+/// The peeled words are only counted (`start`) and removed once at the end, so that
+/// `sudo sudo sudo ...` is linear.
+fn unwrap(cmd: &mut Cmd, depth: usize, cx: &mut Cx) {
+    let mut start = 0;
     loop {
-        let Some(first) = cmd.argv.first().cloned() else { return };
-        let name = first.rsplit('/').next().unwrap_or(&first).to_string();
-        match name.as_str() {
-            "sudo" | "doas" | "nice" | "nohup" | "time" | "ionice" | "stdbuf" | "builtin" | "exec" | "chroot" | "setsid" | "unbuffer" | "caffeinate" | "torsocks" | "proxychains" | "proxychains4" => {
-                let mut i = options_end(&cmd.argv, &name, 1);
-                if name == "chroot" && i < cmd.argv.len() {
-                    i += 1; // the new root
-                }
-                // `sudo -s` / `sudo -i` with no command is an interactive shell.
-                strip(cmd, &name, i);
+        let argv = cmd.argv.get(start..).unwrap_or(&[]);
+        let Some(first) = argv.first() else { break };
+        let name = basename(first);
+        if let Some(&wrapper) = PLAIN_WRAPPERS.iter().find(|w| **w == name) {
+            let mut i = options_end(argv, wrapper, 1);
+            if wrapper == "chroot" && i < argv.len() {
+                i += 1; // the new root
             }
+            // `sudo -s` / `sudo -i` with no command is an interactive shell.
+            start += i;
+            cmd.wrappers.push(wrapper.to_string());
+            continue;
+        }
+        match name {
             "command" => {
                 // `command -v x` and `command -V x` look a name up; they run nothing.
-                if cmd.argv.get(1).is_some_and(|a| a == "-v" || a == "-V") {
-                    return;
+                if argv.get(1).is_some_and(|a| a == "-v" || a == "-V") {
+                    break;
                 }
-                let i = if cmd.argv.get(1).is_some_and(|a| a == "-p") { 2 } else { 1 };
-                strip(cmd, &name, i);
+                let i = if argv.get(1).is_some_and(|a| a == "-p") {
+                    2
+                } else {
+                    1
+                };
+                start += i.min(argv.len());
+                cmd.wrappers.push("command".to_string());
             }
             "env" => {
                 let mut i = 1;
-                while i < cmd.argv.len() {
-                    let a = &cmd.argv[i];
+                let mut split = None;
+                while let Some(a) = argv.get(i) {
                     if a == "--" {
                         i += 1;
                         break;
                     }
                     if a == "-S" || a == "--split-string" {
-                        // env -S 'cmd args': the string is a command line of its own.
-                        if let Some(script) = cmd.argv.get(i + 1).cloned() {
-                            let rest: Vec<String> = cmd.argv[i + 2..].to_vec();
-                            let mut words: Vec<String> = script.split_whitespace().map(str::to_string).collect();
-                            words.extend(rest);
-                            cmd.wrappers.push(name.clone());
-                            cmd.argv = words;
+                        if argv.get(i + 1).is_some() {
+                            split = Some(i);
                         }
                         break;
                     }
                     if a.starts_with('-') {
-                        if option_takes_value(&name, a) {
+                        if option_takes_value("env", a) {
                             i += 1;
                         }
                         i += 1;
@@ -261,90 +461,135 @@ fn unwrap(cmd: &mut Cmd, depth: usize, out: &mut Parsed) {
                         break;
                     }
                 }
-                if cmd.argv.first().is_some_and(|f| f.rsplit('/').next() == Some("env")) {
-                    strip(cmd, &name, i);
+                let Some(i) = split else {
+                    start += i.min(argv.len());
+                    cmd.wrappers.push("env".to_string());
+                    continue;
+                };
+                // env -S 'cmd args': the string is a command line of its own, whose words
+                // replace `env ... -S 'cmd args'`. That moves the words after it: paid for,
+                // so that `env -S env -S ...` cannot be quadratic.
+                let end = (start + i + 2).min(cmd.argv.len());
+                let script = cmd
+                    .argv
+                    .get_mut(end.saturating_sub(1))
+                    .map(std::mem::take)
+                    .unwrap_or_default();
+                if !cx.budget.spend(script.len() + cmd.argv.len() - end + 1) {
+                    break;
+                }
+                let words: Vec<String> = script.split_whitespace().map(str::to_string).collect();
+                cmd.argv.splice(start..end, words);
+                cmd.wrappers.push("env".to_string());
+                if cmd.argv.get(start).is_some_and(|f| basename(f) == "env") {
+                    start += i.min(cmd.argv.len() - start);
+                    cmd.wrappers.push("env".to_string());
                 }
             }
             "timeout" => {
-                let i = options_end(&cmd.argv, &name, 1);
-                strip(cmd, &name, i + 1); // the duration
+                let i = options_end(argv, "timeout", 1);
+                start += (i + 1).min(argv.len()); // and the duration
+                cmd.wrappers.push("timeout".to_string());
             }
             "xargs" | "flock" | "runuser" => {
-                let mut i = options_end(&cmd.argv, &name, 1);
-                if name == "flock" {
+                let wrapper = if name == "xargs" {
+                    "xargs"
+                } else if name == "flock" {
+                    "flock"
+                } else {
+                    "runuser"
+                };
+                let mut i = options_end(argv, wrapper, 1);
+                if wrapper == "flock" {
                     // flock [opts] FILE -c SCRIPT (or -c among the options): the script is a
                     // command line of its own.
                     let is_c = |a: &String| a == "-c" || a == "--command";
-                    let among_options = cmd.argv[1..i].iter().position(is_c).map(|p| p + 1);
-                    let after_file = Some(i + 1).filter(|&p| cmd.argv.get(p).is_some_and(is_c));
+                    let among_options = argv
+                        .get(1..i)
+                        .and_then(|o| o.iter().position(is_c))
+                        .map(|p| p + 1);
+                    let after_file = Some(i + 1).filter(|&p| argv.get(p).is_some_and(is_c));
                     if let Some(pos) = among_options.or(after_file) {
-                        if let Some(script) = cmd.argv.get(pos + 1).cloned() {
-                            parse_into(&script, depth + 1, out);
+                        if let Some(script) = argv.get(pos + 1) {
+                            parse_into(script, depth + 1, cx);
                         }
                         cmd.argv.clear();
                         return;
                     }
-                    if i < cmd.argv.len() {
+                    if i < argv.len() {
                         i += 1; // the lock file
                     }
                 }
-                if name == "xargs" && i >= cmd.argv.len() {
+                if wrapper == "xargs" && i >= argv.len() {
                     // Bare xargs runs echo.
-                    return;
+                    break;
                 }
-                strip(cmd, &name, i);
+                start += i;
+                cmd.wrappers.push(wrapper.to_string());
             }
             "watch" => {
-                let i = options_end(&cmd.argv, &name, 1);
                 // watch runs its arguments joined, through sh -c.
-                let script = cmd.argv.get(i..).unwrap_or(&[]).join(" ");
-                parse_into(&script, depth + 1, out);
+                let i = options_end(argv, "watch", 1);
+                let script = argv.get(i..).unwrap_or(&[]).join(" ");
+                parse_into(&script, depth + 1, cx);
                 cmd.argv.clear();
                 return;
             }
             "eval" => {
-                let script = cmd.args().join(" ");
-                parse_into(&script, depth + 1, out);
+                let script = argv.get(1..).unwrap_or(&[]).join(" ");
+                parse_into(&script, depth + 1, cx);
                 cmd.argv.clear();
                 return;
             }
             "su" => {
                 // su [user] -c SCRIPT
-                if let Some(pos) = cmd.argv.iter().position(|a| a == "-c" || a == "--command") {
-                    if let Some(script) = cmd.argv.get(pos + 1).cloned() {
-                        parse_into(&script, depth + 1, out);
+                if let Some(pos) = argv.iter().position(|a| a == "-c" || a == "--command") {
+                    if let Some(script) = argv.get(pos + 1) {
+                        parse_into(script, depth + 1, cx);
                     }
                 }
-                return;
+                break;
             }
             s if SHELLS.contains(&s) => {
                 // bash [opts] -c SCRIPT [name args...]; -c may be bundled (-xc, -ec).
-                let pos = cmd.argv.iter().skip(1).position(|a| a.starts_with('-') && !a.starts_with("--") && a.contains('c'));
-                if let Some(p) = pos {
-                    if let Some(script) = cmd.argv.get(p + 2).cloned() {
-                        parse_into(&script, depth + 1, out);
-                    }
+                let pos = argv
+                    .iter()
+                    .skip(1)
+                    .position(|a| a.starts_with('-') && !a.starts_with("--") && a.contains('c'));
+                if let Some(script) = pos.and_then(|p| argv.get(p + 2)) {
+                    parse_into(script, depth + 1, cx);
                 }
-                return;
+                break;
             }
-            _ => return,
+            _ => break,
         }
     }
+    cmd.argv.drain(..start.min(cmd.argv.len()));
 }
 
-fn strip(cmd: &mut Cmd, wrapper: &str, n: usize) {
-    let n = n.min(cmd.argv.len());
-    cmd.argv.drain(..n);
-    cmd.wrappers.push(wrapper.to_string());
+/// Operators of more than one character, longest first.
+const OPERATORS: &[&str] = &[
+    "<<<", "<<-", ">>", "<<", "&&", "||", "|&", ";;", "&>>", "&>", ">&", "<&", ">|", "<>",
+];
+
+/// The text of a word. The tokenizer only ever drops ASCII bytes from the line, so the bytes
+/// are UTF-8; should they not be, the word is still read, lossily, rather than refused.
+fn text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Splits a line into words, redirections and separators, removing quotes and parsing
-/// substitutions (whose commands are attached to the word and also added to `out`).
-fn tokenize(line: &str, depth: usize, out: &mut Parsed) -> Vec<Tok> {
-    let chars: Vec<char> = line.chars().collect();
+/// substitutions (whose commands are attached to the word and also added to `cx.out`).
+///
+/// It works on the line's bytes: every character the shell treats specially is ASCII, and
+/// in UTF-8 an ASCII byte is never part of another character.
+fn tokenize(line: &str, depth: usize, cx: &mut Cx) -> Vec<Tok> {
+    let b = line.as_bytes();
+    let at = |i: usize| b.get(i).copied();
+    let inner_text = |r: Range<usize>| line.get(r).unwrap_or("");
     let mut toks = Vec::new();
     let mut i = 0;
-    let mut word = String::new();
+    let mut word: Vec<u8> = Vec::new();
     let mut in_word = false;
     let mut subs: Vec<Cmd> = Vec::new();
     let mut pending_redirect: Option<String> = None;
@@ -353,7 +598,7 @@ fn tokenize(line: &str, depth: usize, out: &mut Parsed) -> Vec<Tok> {
     macro_rules! end_word {
         () => {
             if in_word {
-                let w = std::mem::take(&mut word);
+                let w = text(std::mem::take(&mut word));
                 let s = std::mem::take(&mut subs);
                 match pending_redirect.take() {
                     Some(op) => {
@@ -369,40 +614,46 @@ fn tokenize(line: &str, depth: usize, out: &mut Parsed) -> Vec<Tok> {
         };
     }
 
-    while i < chars.len() {
-        let c = chars[i];
+    // `open` then the inner text then `close`, onto the word.
+    macro_rules! push_wrapped {
+        ($open:expr, $inner:expr, $close:expr) => {
+            word.extend_from_slice($open);
+            word.extend_from_slice(b.get($inner.clone()).unwrap_or(&[]));
+            word.extend_from_slice($close);
+        };
+    }
+
+    while let Some(c) = at(i) {
         match c {
-            ' ' | '\t' => {
+            b' ' | b'\t' => {
                 end_word!();
                 i += 1;
             }
-            '\n' => {
+            b'\n' => {
                 end_word!();
                 toks.push(Tok::Op("\n".into()));
                 i += 1;
                 // Here-document bodies are data: skip to each delimiter line.
                 for delim in std::mem::take(&mut heredocs) {
                     loop {
-                        let start = i;
-                        while i < chars.len() && chars[i] != '\n' {
-                            i += 1;
-                        }
-                        let line: String = chars[start..i].iter().collect();
-                        i = (i + 1).min(chars.len());
-                        if line.trim_start_matches('\t') == delim || i >= chars.len() {
+                        let rest = b.get(i..).unwrap_or(&[]);
+                        let len = rest.iter().position(|&x| x == b'\n').unwrap_or(rest.len());
+                        let body = rest.get(..len).unwrap_or(&[]);
+                        let tabs = body.iter().take_while(|&&x| x == b'\t').count();
+                        i = (i + len + 1).min(b.len());
+                        if body.get(tabs..) == Some(delim.as_bytes()) || i >= b.len() {
                             break;
                         }
                     }
                 }
             }
-            '#' if !in_word => {
-                while i < chars.len() && chars[i] != '\n' {
-                    i += 1;
-                }
+            b'#' if !in_word => {
+                let rest = b.get(i..).unwrap_or(&[]);
+                i += rest.iter().position(|&x| x == b'\n').unwrap_or(rest.len());
             }
-            '\\' => {
-                if let Some(&n) = chars.get(i + 1) {
-                    if n != '\n' {
+            b'\\' => {
+                if let Some(n) = at(i + 1) {
+                    if n != b'\n' {
                         word.push(n);
                         in_word = true;
                     }
@@ -411,39 +662,38 @@ fn tokenize(line: &str, depth: usize, out: &mut Parsed) -> Vec<Tok> {
                     i += 1;
                 }
             }
-            '\'' => {
+            b'\'' => {
                 in_word = true;
                 i += 1;
-                while i < chars.len() && chars[i] != '\'' {
-                    word.push(chars[i]);
-                    i += 1;
-                }
-                i += 1;
+                let rest = b.get(i..).unwrap_or(&[]);
+                let len = rest.iter().position(|&x| x == b'\'').unwrap_or(rest.len());
+                word.extend_from_slice(rest.get(..len).unwrap_or(&[]));
+                i += len + 1;
             }
-            '"' => {
+            b'"' => {
                 in_word = true;
                 i += 1;
-                while i < chars.len() && chars[i] != '"' {
-                    match chars[i] {
-                        '\\' if matches!(chars.get(i + 1), Some('$' | '`' | '"' | '\\' | '\n')) => {
-                            if chars[i + 1] != '\n' {
-                                word.push(chars[i + 1]);
+                while let Some(ch) = at(i).filter(|&ch| ch != b'"') {
+                    match ch {
+                        b'\\' if matches!(at(i + 1), Some(b'$' | b'`' | b'"' | b'\\' | b'\n')) => {
+                            if let Some(n) = at(i + 1).filter(|&n| n != b'\n') {
+                                word.push(n);
                             }
                             i += 2;
                         }
-                        '$' if chars.get(i + 1) == Some(&'(') && chars.get(i + 2) != Some(&'(') => {
-                            let (inner, next) = balanced(&chars, i + 2, '(', ')');
-                            word.push_str(&format!("$({inner})"));
-                            subs.extend(substitution(&inner, depth, out));
+                        b'$' if at(i + 1) == Some(b'(') && at(i + 2) != Some(b'(') => {
+                            let (inner, next) = balanced(b, i + 2, b'(', b')');
+                            push_wrapped!(b"$(", inner, b")");
+                            subs.extend(substitution(inner_text(inner), depth, cx));
                             i = next;
                         }
-                        '`' => {
-                            let (inner, next) = until(&chars, i + 1, '`');
-                            word.push_str(&format!("`{inner}`"));
-                            subs.extend(substitution(&inner, depth, out));
+                        b'`' => {
+                            let (inner, next) = until(b, i + 1, b'`');
+                            push_wrapped!(b"`", inner, b"`");
+                            subs.extend(substitution(inner_text(inner), depth, cx));
                             i = next;
                         }
-                        ch => {
+                        _ => {
                             word.push(ch);
                             i += 1;
                         }
@@ -451,58 +701,58 @@ fn tokenize(line: &str, depth: usize, out: &mut Parsed) -> Vec<Tok> {
                 }
                 i += 1;
             }
-            '$' if chars.get(i + 1) == Some(&'(') => {
+            b'$' if at(i + 1) == Some(b'(') => {
                 in_word = true;
-                if chars.get(i + 2) == Some(&'(') {
-                    // Arithmetic: text, no command.
-                    let (inner, next) = balanced(&chars, i + 2, '(', ')');
-                    word.push_str(&format!("$({inner})"));
-                    i = next;
-                } else {
-                    let (inner, next) = balanced(&chars, i + 2, '(', ')');
-                    word.push_str(&format!("$({inner})"));
-                    subs.extend(substitution(&inner, depth, out));
-                    i = next;
+                let (inner, next) = balanced(b, i + 2, b'(', b')');
+                push_wrapped!(b"$(", inner, b")");
+                // $((...)) is arithmetic: text, no command.
+                if at(i + 2) != Some(b'(') {
+                    subs.extend(substitution(inner_text(inner), depth, cx));
                 }
-            }
-            '$' if chars.get(i + 1) == Some(&'{') => {
-                in_word = true;
-                let (inner, next) = balanced(&chars, i + 2, '{', '}');
-                word.push_str(&format!("${{{inner}}}"));
                 i = next;
             }
-            '`' => {
+            b'$' if at(i + 1) == Some(b'{') => {
                 in_word = true;
-                let (inner, next) = until(&chars, i + 1, '`');
-                word.push_str(&format!("`{inner}`"));
-                subs.extend(substitution(&inner, depth, out));
+                let (inner, next) = balanced(b, i + 2, b'{', b'}');
+                push_wrapped!(b"${", inner, b"}");
                 i = next;
             }
-            '<' | '>' if chars.get(i + 1) == Some(&'(') && !in_word => {
+            b'`' => {
+                in_word = true;
+                let (inner, next) = until(b, i + 1, b'`');
+                push_wrapped!(b"`", inner, b"`");
+                subs.extend(substitution(inner_text(inner), depth, cx));
+                i = next;
+            }
+            b'<' | b'>' if at(i + 1) == Some(b'(') && !in_word => {
                 // Process substitution: a word naming a file that a command writes or reads.
                 in_word = true;
-                let (inner, next) = balanced(&chars, i + 2, '(', ')');
-                word.push_str(&format!("{c}({inner})"));
-                subs.extend(substitution(&inner, depth, out));
+                let (inner, next) = balanced(b, i + 2, b'(', b')');
+                push_wrapped!(&[c, b'('], inner, b")");
+                subs.extend(substitution(inner_text(inner), depth, cx));
                 i = next;
             }
-            ';' | '&' | '|' | '(' | ')' | '<' | '>' => {
+            b';' | b'&' | b'|' | b'(' | b')' | b'<' | b'>' => {
                 // A redirection may start with a file descriptor number: 2>, 1>&2.
-                let fd_prefix = if (c == '<' || c == '>') && in_word && word.chars().all(|d| d.is_ascii_digit()) && !word.is_empty() {
+                let fd_prefix = if (c == b'<' || c == b'>')
+                    && in_word
+                    && !word.is_empty()
+                    && word.iter().all(u8::is_ascii_digit)
+                {
                     in_word = false;
                     subs.clear();
-                    std::mem::take(&mut word)
+                    text(std::mem::take(&mut word))
                 } else {
                     end_word!();
                     String::new()
                 };
-                let rest: String = chars[i..chars.len().min(i + 3)].iter().collect();
-                let op = ["<<<", "<<-", ">>", "<<", "&&", "||", "|&", ";;", "&>>", "&>", ">&", "<&", ">|", "<>"]
+                let rest = b.get(i..).unwrap_or(&[]);
+                let op = OPERATORS
                     .iter()
-                    .find(|o| rest.starts_with(**o))
+                    .find(|o| rest.starts_with(o.as_bytes()))
                     .map(|o| o.to_string())
-                    .unwrap_or_else(|| c.to_string());
-                i += op.chars().count();
+                    .unwrap_or_else(|| char::from(c).to_string());
+                i += op.len();
                 if op.starts_with('<') || op.starts_with('>') || op.starts_with("&>") {
                     // The target (a file, or a descriptor after >&) is the next word.
                     pending_redirect = Some(format!("{fd_prefix}{op}"));
@@ -522,56 +772,64 @@ fn tokenize(line: &str, depth: usize, out: &mut Parsed) -> Vec<Tok> {
     toks
 }
 
-/// Parses the inside of a substitution, adding its pipelines to `out`, and returns its
-/// commands for the word that holds it.
-fn substitution(inner: &str, depth: usize, out: &mut Parsed) -> Vec<Cmd> {
-    let mut sub = Parsed::default();
-    parse_into(inner, depth + 1, &mut sub);
-    let cmds: Vec<Cmd> = sub.commands().cloned().collect();
-    out.pipelines.extend(sub.pipelines);
-    cmds
+/// Parses the inside of a substitution, adding its pipelines to `cx.out`, and returns copies
+/// of its commands for the word that holds it (shallow, and paid for: see [`Cmd::substituted`]).
+fn substitution(inner: &str, depth: usize, cx: &mut Cx) -> Vec<Cmd> {
+    let first = cx.out.pipelines.len();
+    parse_into(inner, depth + 1, cx);
+    let Cx { out, budget } = cx;
+    let mut copies = Vec::new();
+    for cmd in out.pipelines.get(first..).unwrap_or(&[]).iter().flatten() {
+        if !budget.spend(cmd.size()) {
+            break;
+        }
+        copies.push(cmd.shallow_copy());
+    }
+    copies
 }
 
-/// The text up to the parenthesis that closes one opened just before `start`, respecting
-/// quotes and nesting; and the index after it.
-fn balanced(chars: &[char], start: usize, open: char, close: char) -> (String, usize) {
-    let mut level = 1;
+/// The byte range up to the parenthesis that closes one opened just before `start`,
+/// respecting quotes and nesting; and the index after it. Unclosed, the range runs to the end.
+fn balanced(b: &[u8], start: usize, open: u8, close: u8) -> (Range<usize>, usize) {
+    let mut level = 1usize;
     let mut i = start;
-    let mut quote: Option<char> = None;
-    while i < chars.len() {
-        let c = chars[i];
+    let mut quote: Option<u8> = None;
+    while let Some(&c) = b.get(i) {
         match quote {
             Some(q) if c == q => quote = None,
-            Some('"') if c == '\\' => i += 1,
+            Some(b'"') if c == b'\\' => i += 1,
             Some(_) => {}
-            None if c == '\\' => i += 1,
-            None if c == '\'' || c == '"' => quote = Some(c),
+            None if c == b'\\' => i += 1,
+            None if c == b'\'' || c == b'"' => quote = Some(c),
             None if c == open => level += 1,
             None if c == close => {
                 level -= 1;
                 if level == 0 {
-                    return (chars[start..i].iter().collect(), i + 1);
+                    return (start..i, i + 1);
                 }
             }
             None => {}
         }
         i += 1;
     }
-    (chars[start.min(chars.len())..].iter().collect(), chars.len())
+    (start.min(b.len())..b.len(), b.len())
 }
 
-fn until(chars: &[char], start: usize, end: char) -> (String, usize) {
+/// The byte range up to the next unescaped `end`, and the index after it.
+fn until(b: &[u8], start: usize, end: u8) -> (Range<usize>, usize) {
     let mut i = start;
-    while i < chars.len() && chars[i] != end {
-        if chars[i] == '\\' {
+    while let Some(&c) = b.get(i).filter(|&&c| c != end) {
+        if c == b'\\' {
             i += 1;
         }
         i += 1;
     }
-    (chars[start.min(chars.len())..i.min(chars.len())].iter().collect(), (i + 1).min(chars.len() + 1))
+    let stop = i.min(b.len());
+    (start.min(stop)..stop, (i + 1).min(b.len() + 1))
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -580,12 +838,18 @@ mod tests {
     }
 
     fn names(line: &str) -> Vec<String> {
-        parse(line).commands().map(|c| c.name().to_string()).collect()
+        parse(line)
+            .commands()
+            .map(|c| c.name().to_string())
+            .collect()
     }
 
     #[test]
     fn separators_split_commands() {
-        assert_eq!(names("a; b && c || d | e & f\ng"), ["a", "b", "c", "d", "e", "f", "g"]);
+        assert_eq!(
+            names("a; b && c || d | e & f\ng"),
+            ["a", "b", "c", "d", "e", "f", "g"]
+        );
         assert_eq!(parse("a | b | c; d").pipelines.len(), 2);
         assert_eq!(names("(cd /tmp && rm -rf x)"), ["cd", "rm"]);
         assert_eq!(names("{ a; b; }"), ["a", "b"]);
@@ -594,8 +858,14 @@ mod tests {
     #[test]
     fn quotes_make_data() {
         assert_eq!(argvs("echo \"rm -rf /\""), [vec!["echo", "rm -rf /"]]);
-        assert_eq!(argvs("grep -r \"DROP TABLE\" migrations/"), [vec!["grep", "-r", "DROP TABLE", "migrations/"]]);
-        assert_eq!(argvs("git commit -m 'rm -rf ~; shutdown now'"), [vec!["git", "commit", "-m", "rm -rf ~; shutdown now"]]);
+        assert_eq!(
+            argvs("grep -r \"DROP TABLE\" migrations/"),
+            [vec!["grep", "-r", "DROP TABLE", "migrations/"]]
+        );
+        assert_eq!(
+            argvs("git commit -m 'rm -rf ~; shutdown now'"),
+            [vec!["git", "commit", "-m", "rm -rf ~; shutdown now"]]
+        );
         assert_eq!(argvs("rm -rf \"$HOME\""), [vec!["rm", "-rf", "$HOME"]]);
         assert_eq!(argvs("rm -rf ~/'my dir'"), [vec!["rm", "-rf", "~/my dir"]]);
         assert_eq!(argvs(r"echo a\ b\;c"), [vec!["echo", "a b;c"]]);
@@ -619,7 +889,10 @@ mod tests {
     fn wrappers_are_unwrapped() {
         assert_eq!(argvs("sudo rm -rf /"), [vec!["rm", "-rf", "/"]]);
         assert_eq!(argvs("sudo -u root -E rm -rf /"), [vec!["rm", "-rf", "/"]]);
-        assert_eq!(argvs("doas -u root shutdown now"), [vec!["shutdown", "now"]]);
+        assert_eq!(
+            argvs("doas -u root shutdown now"),
+            [vec!["shutdown", "now"]]
+        );
         assert_eq!(argvs("env FOO=1 BAR=2 rm -rf x"), [vec!["rm", "-rf", "x"]]);
         assert_eq!(argvs("FOO=1 rm -rf x"), [vec!["rm", "-rf", "x"]]);
         assert_eq!(argvs("command rm -rf x"), [vec!["rm", "-rf", "x"]]);
@@ -630,11 +903,23 @@ mod tests {
         assert_eq!(argvs("time rm x"), [vec!["rm", "x"]]);
         assert_eq!(argvs("timeout 5 rm x"), [vec!["rm", "x"]]);
         assert_eq!(argvs("timeout -s KILL 5s rm x"), [vec!["rm", "x"]]);
-        assert_eq!(argvs("flock -w 5 /tmp/lock -c 'rm -rf x'"), [vec!["rm", "-rf", "x"]]);
+        assert_eq!(
+            argvs("flock -w 5 /tmp/lock -c 'rm -rf x'"),
+            [vec!["rm", "-rf", "x"]]
+        );
         assert_eq!(argvs("flock /tmp/lock rm x"), [vec!["rm", "x"]]);
-        assert_eq!(argvs("find . -name '*.o' | xargs -0 -n 5 rm -f"), [vec!["find", ".", "-name", "*.o"], vec!["rm", "-f"]]);
-        assert_eq!(argvs("watch -n 1 'rm -rf /tmp/x'"), [vec!["rm", "-rf", "/tmp/x"]]);
-        assert_eq!(argvs("sudo nice -n 5 env X=1 timeout 3 rm -rf /"), [vec!["rm", "-rf", "/"]]);
+        assert_eq!(
+            argvs("find . -name '*.o' | xargs -0 -n 5 rm -f"),
+            [vec!["find", ".", "-name", "*.o"], vec!["rm", "-f"]]
+        );
+        assert_eq!(
+            argvs("watch -n 1 'rm -rf /tmp/x'"),
+            [vec!["rm", "-rf", "/tmp/x"]]
+        );
+        assert_eq!(
+            argvs("sudo nice -n 5 env X=1 timeout 3 rm -rf /"),
+            [vec!["rm", "-rf", "/"]]
+        );
         let p = parse("sudo -u root rm x");
         assert_eq!(p.commands().next().unwrap().wrappers, ["sudo"]);
         // Looking a name up runs nothing.
@@ -646,7 +931,10 @@ mod tests {
         // The script's commands run, and so does the shell that runs them.
         assert_eq!(names("bash -c 'rm -rf /'"), ["rm", "bash"]);
         assert_eq!(argvs("bash -c 'rm -rf /'")[0], ["rm", "-rf", "/"]);
-        assert_eq!(argvs("sh -xc \"shutdown -h now\"")[0], ["shutdown", "-h", "now"]);
+        assert_eq!(
+            argvs("sh -xc \"shutdown -h now\"")[0],
+            ["shutdown", "-h", "now"]
+        );
         assert_eq!(names("zsh -c 'a; b'"), ["a", "b", "zsh"]);
         // eval and watch only hand their script on.
         assert_eq!(argvs("eval \"rm -rf $HOME\""), [vec!["rm", "-rf", "$HOME"]]);
@@ -659,19 +947,34 @@ mod tests {
         let p = parse("echo hi > /dev/sda 2>&1");
         let c = p.commands().next().unwrap();
         assert_eq!(c.argv, ["echo", "hi"]);
-        assert_eq!(c.redirects, [(">".to_string(), "/dev/sda".to_string()), ("2>&".to_string(), "1".to_string())]);
+        assert_eq!(
+            c.redirects,
+            [
+                (">".to_string(), "/dev/sda".to_string()),
+                ("2>&".to_string(), "1".to_string())
+            ]
+        );
         assert_eq!(names("cat <<EOF\nrm -rf /\nEOF\nls"), ["cat", "ls"]);
         assert_eq!(argvs("cat <<< 'rm -rf /'"), [vec!["cat"]]);
         let p = parse("> app.log");
         let c = p.commands().next().unwrap();
-        assert_eq!((c.argv.clone(), c.redirects.clone()), (vec![":".to_string()], vec![(">".to_string(), "app.log".to_string())]));
+        assert_eq!(
+            (c.argv.clone(), c.redirects.clone()),
+            (
+                vec![":".to_string()],
+                vec![(">".to_string(), "app.log".to_string())]
+            )
+        );
     }
 
     #[test]
     fn compound_commands_and_comments() {
         assert_eq!(names("for f in *.log; do rm \"$f\"; done"), ["rm"]);
         assert_eq!(names("if true; then reboot; fi"), ["true", "reboot"]);
-        assert_eq!(names("while read l; do echo $l; done < f"), ["read", "echo"]);
+        assert_eq!(
+            names("while read l; do echo $l; done < f"),
+            ["read", "echo"]
+        );
         assert_eq!(names("ls # rm -rf /"), ["ls"]);
         assert_eq!(names("f() { rm -rf x; }"), ["rm"]);
     }

@@ -4,6 +4,11 @@
 //! Rules look at parsed commands (see `parse`), never at raw text, so that data is not taken
 //! for a command: `echo "rm -rf /"` is an echo. The one exception is the fork bomb, whose
 //! function definition the parser deliberately does not run.
+//!
+//! Every rule is linear in the command it looks at, and what a rule needs from the commands
+//! upstream of it in a pipeline is gathered once, as the pipeline is walked ([`Ctx`]), so that
+//! checking a pipeline of n commands is linear too, not quadratic.
+#![deny(clippy::indexing_slicing)]
 
 use crate::parse::{parse, Cmd, Parsed};
 
@@ -29,6 +34,65 @@ pub struct Ctx<'a> {
     pub cmd: &'a Cmd,
     /// The commands before it in its pipeline (whose output it reads).
     pub upstream: &'a [Cmd],
+    /// What the rules ask of `upstream`, gathered as the pipeline is walked: asking
+    /// `upstream` itself at every command would make long pipelines quadratic.
+    seen: Upstream,
+}
+
+/// What the commands before one in its pipeline do, as far as the rules care.
+#[derive(Debug, Default, Clone, Copy)]
+struct Upstream {
+    /// Something downloads (its output is code from the internet).
+    downloader: bool,
+    /// `history` or `fc` (the output is the person's history).
+    history: bool,
+    /// Something prints a credential file.
+    credential_reader: bool,
+    /// A network tool (nc, telnet, socat): its output comes from another machine.
+    network_tool: bool,
+    /// An interpreter run interactively (`sh -i`).
+    interactive_interpreter: bool,
+    /// A word that says FLUSHALL (in any case).
+    flushall: bool,
+}
+
+impl Upstream {
+    /// Adds one more command (once the rules have looked at it).
+    fn add(&mut self, c: &Cmd) {
+        self.downloader = self.downloader || downloader(c);
+        self.history = self.history || is(c, &["history", "fc"]);
+        self.credential_reader = self.credential_reader
+            || is(c, &["cat", "base64", "tar", "gpg", "xxd"]) && operands(c).any(credential_path);
+        self.network_tool =
+            self.network_tool || is(c, &["nc", "ncat", "netcat", "telnet", "socat"]);
+        self.interactive_interpreter =
+            self.interactive_interpreter || interpreter(c) && short(c, 'i');
+        // The words joined by spaces contain FLUSHALL exactly when one word does.
+        self.flushall = self.flushall
+            || c.argv.iter().any(|w| {
+                w.as_bytes()
+                    .windows(8)
+                    .any(|b| b.eq_ignore_ascii_case(b"FLUSHALL"))
+            });
+    }
+}
+
+/// The first `Some` that `f` gives for a command of the line, each in its pipeline.
+fn find_in<T>(parsed: &Parsed, mut f: impl FnMut(&Ctx) -> Option<T>) -> Option<T> {
+    for pipeline in &parsed.pipelines {
+        let mut seen = Upstream::default();
+        for (i, cmd) in pipeline.iter().enumerate() {
+            if let Some(found) = f(&Ctx {
+                cmd,
+                upstream: pipeline.get(..i).unwrap_or(&[]),
+                seen,
+            }) {
+                return Some(found);
+            }
+            seen.add(cmd);
+        }
+    }
+    None
 }
 
 /// The first rule a command line hits, if any.
@@ -44,27 +108,21 @@ pub fn check_parsed(line: &str, parsed: &Parsed) -> Option<&'static Rule> {
     if console_statement(line) {
         return RULES.iter().find(|r| r.id == "db:console-statement");
     }
-    for pipeline in &parsed.pipelines {
-        for (i, cmd) in pipeline.iter().enumerate() {
-            let ctx = Ctx { cmd, upstream: &pipeline[..i] };
-            if let Some(rule) = RULES.iter().find(|r| (r.check)(&ctx)) {
-                return Some(rule);
-            }
-        }
-    }
-    None
+    find_in(parsed, |ctx| RULES.iter().find(|r| (r.check)(ctx)))
 }
 
 /// Whether one given rule hits a line (for tests and reports).
 pub fn rule_hits(id: &str, line: &str) -> bool {
-    let Some(rule) = RULES.iter().find(|r| r.id == id) else { return false };
+    let Some(rule) = RULES.iter().find(|r| r.id == id) else {
+        return false;
+    };
     if id == "sys:fork-bomb" {
         return is_fork_bomb(line);
     }
     if id == "db:console-statement" {
         return console_statement(line);
     }
-    parse(line).pipelines.iter().any(|p| p.iter().enumerate().any(|(i, cmd)| (rule.check)(&Ctx { cmd, upstream: &p[..i] })))
+    find_in(&parse(line), |ctx| (rule.check)(ctx).then_some(())).is_some()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -80,11 +138,17 @@ fn is(c: &Cmd, names: &[&str]) -> bool {
 
 /// Short flags (`-rf` gives r and f) and long flags (`--force`), before a `--`.
 fn short(c: &Cmd, f: char) -> bool {
-    c.args().iter().take_while(|a| *a != "--").any(|a| a.starts_with('-') && !a.starts_with("--") && a[1..].contains(f))
+    c.args()
+        .iter()
+        .take_while(|a| *a != "--")
+        .any(|a| !a.starts_with("--") && a.strip_prefix('-').is_some_and(|flags| flags.contains(f)))
 }
 
 fn long(c: &Cmd, f: &str) -> bool {
-    c.args().iter().take_while(|a| *a != "--").any(|a| a == f || a.starts_with(&format!("{f}=")))
+    c.args()
+        .iter()
+        .take_while(|a| *a != "--")
+        .any(|a| a == f || a.starts_with(&format!("{f}=")))
 }
 
 fn has_arg(c: &Cmd, a: &str) -> bool {
@@ -123,30 +187,60 @@ fn words_start(c: &Cmd, prefix: &[&str]) -> bool {
 /// Global options of cloud and cluster tools that take a value (`--profile prod`), so that
 /// the value is not taken for a subcommand.
 const VALUE_OPTIONS: &[&str] = &[
-    "--profile", "--region", "--output", "--endpoint-url", "--query", "--color", "--ca-bundle", "-n", "--namespace", "--context", "--kubeconfig", "--cluster",
-    "--user", "-s", "--server", "--project", "--account", "--configuration", "--subscription", "-g", "--resource-group", "-o", "-l", "--selector", "-c", "--container",
-    "--app", "-a", "--remote", "-r", "--config", "--token", "--scope", "--team", "--site", "--filter",
+    "--profile",
+    "--region",
+    "--output",
+    "--endpoint-url",
+    "--query",
+    "--color",
+    "--ca-bundle",
+    "-n",
+    "--namespace",
+    "--context",
+    "--kubeconfig",
+    "--cluster",
+    "--user",
+    "-s",
+    "--server",
+    "--project",
+    "--account",
+    "--configuration",
+    "--subscription",
+    "-g",
+    "--resource-group",
+    "-o",
+    "-l",
+    "--selector",
+    "-c",
+    "--container",
+    "--app",
+    "-a",
+    "--remote",
+    "-r",
+    "--config",
+    "--token",
+    "--scope",
+    "--team",
+    "--site",
+    "--filter",
 ];
 
 /// Non-option words, skipping the values of [`VALUE_OPTIONS`].
 fn verbs(c: &Cmd) -> Vec<String> {
     let mut out = Vec::new();
-    let args = c.args();
-    let mut i = 0;
-    while i < args.len() {
-        let a = &args[i];
+    let mut args = c.args().iter();
+    while let Some(a) = args.next() {
         if a == "--" {
-            out.extend(args[i + 1..].iter().map(|w| w.to_ascii_lowercase()));
+            out.extend(args.map(|w| w.to_ascii_lowercase()));
             break;
         }
         if a.starts_with('-') {
             if VALUE_OPTIONS.contains(&a.as_str()) {
-                i += 1;
+                args.next();
             }
         } else {
             out.push(a.to_ascii_lowercase());
         }
-        i += 1;
     }
     out
 }
@@ -158,8 +252,15 @@ fn verbs_start(c: &Cmd, prefix: &[&str]) -> bool {
 
 /// A destructive database statement, upper-cased, trimmed.
 fn destructive_statement(s: &str) -> bool {
-    s.starts_with("DROP DATABASE") || s.starts_with("DROP SCHEMA") || s.starts_with("DROP TABLE") || s.starts_with("DROP USER") || s.starts_with("DROP ROLE") || s.starts_with("DROP OWNED")
-        || s.starts_with("TRUNCATE") || sql_without_where(s, "DELETE FROM") || s.starts_with("UPDATE ") && s.contains(" SET ") && !s.contains(" WHERE ")
+    s.starts_with("DROP DATABASE")
+        || s.starts_with("DROP SCHEMA")
+        || s.starts_with("DROP TABLE")
+        || s.starts_with("DROP USER")
+        || s.starts_with("DROP ROLE")
+        || s.starts_with("DROP OWNED")
+        || s.starts_with("TRUNCATE")
+        || sql_without_where(s, "DELETE FROM")
+        || s.starts_with("UPDATE ") && s.contains(" SET ") && !s.contains(" WHERE ")
         || s.starts_with("ALTER TABLE") && s.contains(" DROP ")
 }
 
@@ -173,11 +274,24 @@ fn console_statement(line: &str) -> bool {
     if matches!(first, "DROP" | "TRUNCATE" | "DELETE" | "UPDATE" | "ALTER") {
         return up.split(';').any(|stmt| destructive_statement(stmt.trim()));
     }
-    if matches!(up.as_str(), "FLUSHALL" | "FLUSHDB" | "SHUTDOWN" | "SHUTDOWN NOSAVE" | "FLUSHALL ASYNC" | "FLUSHDB ASYNC") {
+    if matches!(
+        up.as_str(),
+        "FLUSHALL"
+            | "FLUSHDB"
+            | "SHUTDOWN"
+            | "SHUTDOWN NOSAVE"
+            | "FLUSHALL ASYNC"
+            | "FLUSHDB ASYNC"
+    ) {
         return true;
     }
     let mongo = up.starts_with("DB.") || up.starts_with("MONGO ") || up.starts_with("MONGOSH ");
-    mongo && (up.contains(".DROP()") || up.contains("DROPDATABASE()") || up.contains("DELETEMANY({})") || up.contains(".REMOVE({})") || up.contains("DROPALLUSERS"))
+    mongo
+        && (up.contains(".DROP()")
+            || up.contains("DROPDATABASE()")
+            || up.contains("DELETEMANY({})")
+            || up.contains(".REMOVE({})")
+            || up.contains("DROPALLUSERS"))
 }
 
 fn trim_path(p: &str) -> &str {
@@ -197,13 +311,42 @@ fn is_home(p: &str) -> bool {
     let p = trim_path(p);
     let p = p.strip_suffix("/*").unwrap_or(p);
     let p = p.strip_suffix("/.*").unwrap_or(p);
-    matches!(p, "~" | "$HOME" | "${HOME}" | "/home" | "/Users" | "/root" | "~root") || p.starts_with("~") && !p.contains('/') && p.len() > 1 && !p.contains('.')
+    matches!(
+        p,
+        "~" | "$HOME" | "${HOME}" | "/home" | "/Users" | "/root" | "~root"
+    ) || p.starts_with("~") && !p.contains('/') && p.len() > 1 && !p.contains('.')
         || (p.starts_with("/home/") || p.starts_with("/Users/")) && p.matches('/').count() == 2
 }
 
 const SYSTEM_DIRS: &[&str] = &[
-    "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/opt", "/proc", "/root", "/sbin", "/srv", "/sys", "/usr", "/var", "/snap",
-    "/usr/bin", "/usr/lib", "/usr/local", "/usr/sbin", "/usr/share", "/var/lib", "/var/log", "/System", "/Library", "/Applications", "/private",
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/opt",
+    "/proc",
+    "/root",
+    "/sbin",
+    "/srv",
+    "/sys",
+    "/usr",
+    "/var",
+    "/snap",
+    "/usr/bin",
+    "/usr/lib",
+    "/usr/local",
+    "/usr/sbin",
+    "/usr/share",
+    "/var/lib",
+    "/var/log",
+    "/System",
+    "/Library",
+    "/Applications",
+    "/private",
 ];
 
 fn is_system(p: &str) -> bool {
@@ -213,14 +356,22 @@ fn is_system(p: &str) -> bool {
 }
 
 fn is_everything_here(p: &str) -> bool {
-    matches!(trim_path(p), "*" | "./*" | ".*" | "." | "./" | ".." | "../" | "./.*" | "*.*" | "../*")
+    matches!(
+        trim_path(p),
+        "*" | "./*" | ".*" | "." | "./" | ".." | "../" | "./.*" | "*.*" | "../*"
+    )
 }
 
 fn is_block_device(p: &str) -> bool {
-    let Some(dev) = p.strip_prefix("/dev/") else { return false };
-    ["sd", "hd", "vd", "xvd", "nvme", "mmcblk", "disk", "rdisk", "md", "dm-", "mapper/", "loop", "sr", "nbd", "zd", "bcache"]
-        .iter()
-        .any(|pre| dev.starts_with(pre))
+    let Some(dev) = p.strip_prefix("/dev/") else {
+        return false;
+    };
+    [
+        "sd", "hd", "vd", "xvd", "nvme", "mmcblk", "disk", "rdisk", "md", "dm-", "mapper/", "loop",
+        "sr", "nbd", "zd", "bcache",
+    ]
+    .iter()
+    .any(|pre| dev.starts_with(pre))
 }
 
 fn recursive(c: &Cmd) -> bool {
@@ -232,13 +383,51 @@ fn text_of(c: &Cmd) -> String {
 }
 
 fn downloader(c: &Cmd) -> bool {
-    is(c, &["curl", "wget", "fetch", "http", "https", "aria2c", "lwp-request", "GET", "xh", "curlie"])
-        || (c.name() == "nc" || c.name() == "ncat") && !c.args().is_empty()
-        || c.name() == "iwr" || c.name() == "Invoke-WebRequest"
+    is(
+        c,
+        &[
+            "curl",
+            "wget",
+            "fetch",
+            "http",
+            "https",
+            "aria2c",
+            "lwp-request",
+            "GET",
+            "xh",
+            "curlie",
+        ],
+    ) || (c.name() == "nc" || c.name() == "ncat") && !c.args().is_empty()
+        || c.name() == "iwr"
+        || c.name() == "Invoke-WebRequest"
 }
 
 const INTERPRETERS: &[&str] = &[
-    "bash", "sh", "zsh", "dash", "ksh", "fish", "ash", "csh", "tcsh", "python", "python2", "python3", "perl", "ruby", "node", "php", "lua", "pwsh", "powershell", "deno", "bun", "sudo", "source", ".", "busybox",
+    "bash",
+    "sh",
+    "zsh",
+    "dash",
+    "ksh",
+    "fish",
+    "ash",
+    "csh",
+    "tcsh",
+    "python",
+    "python2",
+    "python3",
+    "perl",
+    "ruby",
+    "node",
+    "php",
+    "lua",
+    "pwsh",
+    "powershell",
+    "deno",
+    "bun",
+    "sudo",
+    "source",
+    ".",
+    "busybox",
 ];
 
 fn interpreter(c: &Cmd) -> bool {
@@ -248,7 +437,12 @@ fn interpreter(c: &Cmd) -> bool {
 
 /// Does this command's code come from a download (a substitution that fetches)?
 fn runs_downloaded_code(c: &Cmd) -> bool {
-    c.substituted.iter().any(downloader) && (interpreter(c) || c.argv[0].starts_with("$(") || c.argv[0].starts_with('`') || c.wrappers.iter().any(|w| w == "env"))
+    c.substituted.iter().any(downloader)
+        && (interpreter(c)
+            || c.argv
+                .first()
+                .is_some_and(|n| n.starts_with("$(") || n.starts_with('`'))
+            || c.wrappers.iter().any(|w| w == "env"))
 }
 
 fn sql_of(c: &Cmd) -> Option<String> {
@@ -270,15 +464,22 @@ fn sql_of(c: &Cmd) -> Option<String> {
     for (i, a) in args.iter().enumerate() {
         for f in sql_flags {
             if a == f {
-                if args.get(i + 1).is_some() {
+                if let Some(rest) = args.get(i + 1..).filter(|r| !r.is_empty()) {
                     // Unquoted SQL arrives as several words: take them up to the next option.
-                    let words: Vec<&str> = args[i + 1..].iter().take_while(|w| !w.starts_with('-')).map(String::as_str).collect();
+                    let words: Vec<&str> = rest
+                        .iter()
+                        .take_while(|w| !w.starts_with('-'))
+                        .map(String::as_str)
+                        .collect();
                     return Some(words.join(" "));
                 }
             } else if let Some(v) = a.strip_prefix(&format!("{f}=")) {
                 return Some(v.to_string());
-            } else if f.len() == 2 && a.starts_with(f) && a.len() > 2 && !a.starts_with("--") {
-                return Some(a[2..].to_string());
+            } else if let Some(v) = a
+                .strip_prefix(f)
+                .filter(|v| f.len() == 2 && !v.is_empty() && !a.starts_with("--"))
+            {
+                return Some(v.to_string());
             }
         }
     }
@@ -286,7 +487,20 @@ fn sql_of(c: &Cmd) -> Option<String> {
 }
 
 fn db_client(c: &Cmd) -> bool {
-    is(c, &["psql", "mysql", "mariadb", "sqlite3", "clickhouse-client", "clickhouse", "cockroach", "sqlcmd", "duckdb"])
+    is(
+        c,
+        &[
+            "psql",
+            "mysql",
+            "mariadb",
+            "sqlite3",
+            "clickhouse-client",
+            "clickhouse",
+            "cockroach",
+            "sqlcmd",
+            "duckdb",
+        ],
+    )
 }
 
 /// SQL fed to a database client: as an argument, or piped from echo/printf/cat.
@@ -309,7 +523,10 @@ fn sql_statements(ctx: &Ctx) -> Option<String> {
 }
 
 fn sql_has(ctx: &Ctx, f: impl Fn(&str) -> bool) -> bool {
-    sql_statements(ctx).is_some_and(|s| s.split(';').any(|stmt| f(&stmt.trim().to_ascii_uppercase())))
+    sql_statements(ctx).is_some_and(|s| {
+        s.split(';')
+            .any(|stmt| f(&stmt.trim().to_ascii_uppercase()))
+    })
 }
 
 fn sql_without_where(stmt: &str, verb: &str) -> bool {
@@ -323,8 +540,11 @@ fn git_sub(c: &Cmd) -> Option<String> {
     // Skip git's own options (-C dir, -c k=v, --git-dir=...).
     let args = c.args();
     let mut i = 0;
-    while i < args.len() && args[i].starts_with('-') {
-        if matches!(args[i].as_str(), "-C" | "-c" | "--git-dir" | "--work-tree" | "--namespace") {
+    while let Some(a) = args.get(i).filter(|a| a.starts_with('-')) {
+        if matches!(
+            a.as_str(),
+            "-C" | "-c" | "--git-dir" | "--work-tree" | "--namespace"
+        ) {
             i += 1;
         }
         i += 1;
@@ -333,10 +553,12 @@ fn git_sub(c: &Cmd) -> Option<String> {
 }
 
 fn git_args(c: &Cmd) -> Vec<String> {
-    let Some(sub) = git_sub(c) else { return Vec::new() };
+    let Some(sub) = git_sub(c) else {
+        return Vec::new();
+    };
     let args = c.args();
     let pos = args.iter().position(|a| *a == sub).unwrap_or(0);
-    args[pos + 1..].to_vec()
+    args.get(pos + 1..).unwrap_or(&[]).to_vec()
 }
 
 fn git(c: &Cmd, sub: &str) -> bool {
@@ -344,24 +566,63 @@ fn git(c: &Cmd, sub: &str) -> bool {
 }
 
 fn git_flag(c: &Cmd, flags: &[&str]) -> bool {
-    git_args(c).iter().any(|a| flags.contains(&a.as_str()) || a.starts_with('-') && !a.starts_with("--") && flags.iter().any(|f| f.len() == 2 && f.starts_with('-') && !f.starts_with("--") && a[1..].contains(&f[1..])))
+    git_args(c).iter().any(|a| {
+        flags.contains(&a.as_str())
+            || !a.starts_with("--")
+                && a.strip_prefix('-').is_some_and(|bundle| {
+                    flags.iter().any(|f| {
+                        f.len() == 2
+                            && !f.starts_with("--")
+                            && f.strip_prefix('-').is_some_and(|f| bundle.contains(f))
+                    })
+                })
+    })
 }
 
 fn redirect_to(c: &Cmd, f: impl Fn(&str) -> bool) -> bool {
-    c.redirects.iter().any(|(op, t)| (op.ends_with('>') || op.ends_with(">|") || op == "&>" || op.ends_with(">>")) && !op.ends_with(">&") && f(t))
+    c.redirects.iter().any(|(op, t)| {
+        (op.ends_with('>') || op.ends_with(">|") || op == "&>" || op.ends_with(">>"))
+            && !op.ends_with(">&")
+            && f(t)
+    })
 }
 
 fn truncating_redirect_to(c: &Cmd, f: impl Fn(&str) -> bool) -> bool {
-    c.redirects.iter().any(|(op, t)| (op == ">" || op == "1>" || op == ">|" || op == "&>" || op == "2>") && f(t))
+    c.redirects
+        .iter()
+        .any(|(op, t)| (op == ">" || op == "1>" || op == ">|" || op == "&>" || op == "2>") && f(t))
 }
 
 fn under(p: &str, dirs: &[&str]) -> bool {
-    dirs.iter().any(|d| p == *d || p.starts_with(&format!("{d}/")))
+    dirs.iter().any(|d| {
+        p.strip_prefix(d)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
 }
 
 const CREDENTIAL_FILES: &[&str] = &[
-    ".ssh/id_", ".ssh/identity", ".aws/credentials", ".aws/config", "/etc/shadow", "/etc/gshadow", ".netrc", ".kube/config", ".docker/config.json", ".git-credentials",
-    ".pgpass", ".npmrc", ".pypirc", ".config/gcloud", ".azure/", ".gnupg", "id_rsa", "id_ed25519", "id_ecdsa", ".env", "credentials.json", ".vault-token",
+    ".ssh/id_",
+    ".ssh/identity",
+    ".aws/credentials",
+    ".aws/config",
+    "/etc/shadow",
+    "/etc/gshadow",
+    ".netrc",
+    ".kube/config",
+    ".docker/config.json",
+    ".git-credentials",
+    ".pgpass",
+    ".npmrc",
+    ".pypirc",
+    ".config/gcloud",
+    ".azure/",
+    ".gnupg",
+    "id_rsa",
+    "id_ed25519",
+    "id_ecdsa",
+    ".env",
+    "credentials.json",
+    ".vault-token",
 ];
 
 fn credential_path(p: &str) -> bool {
@@ -370,42 +631,100 @@ fn credential_path(p: &str) -> bool {
     let base = p.rsplit('/').next().unwrap_or(p);
     // .env holds secrets; .env.example and friends are templates.
     if base.starts_with(".env") {
-        return !["example", "sample", "template", "dist", "defaults"].iter().any(|t| base.ends_with(t));
+        return !["example", "sample", "template", "dist", "defaults"]
+            .iter()
+            .any(|t| base.ends_with(t));
     }
-    CREDENTIAL_FILES.iter().filter(|f| **f != ".env").any(|f| p.contains(f)) && !p.ends_with(".pub")
+    CREDENTIAL_FILES
+        .iter()
+        .filter(|f| **f != ".env")
+        .any(|f| p.contains(f))
+        && !p.ends_with(".pub")
 }
 
 fn service_stop(c: &Cmd, services: &[&str]) -> bool {
     let matches_service = |s: &str| {
         let s = s.trim_end_matches(".service").trim_end_matches(".socket");
-        services.iter().any(|x| s == *x || s.starts_with(&format!("{x}-")) || s.starts_with(&format!("{x}@")))
+        services
+            .iter()
+            .any(|x| s == *x || s.starts_with(&format!("{x}-")) || s.starts_with(&format!("{x}@")))
     };
     match c.name() {
         "systemctl" => {
             let w = words(c);
-            w.first().is_some_and(|v| matches!(v.as_str(), "stop" | "disable" | "mask" | "kill")) && w[1..].iter().any(|s| matches_service(s))
+            w.first()
+                .is_some_and(|v| matches!(v.as_str(), "stop" | "disable" | "mask" | "kill"))
+                && w.iter().skip(1).any(|s| matches_service(s))
         }
         "service" => {
             let w = words(c);
-            w.len() >= 2 && matches_service(&w[0]) && matches!(w[1].as_str(), "stop")
+            matches!(w.as_slice(), [service, verb, ..] if matches_service(service) && verb == "stop")
         }
         "rc-service" => {
             let w = words(c);
-            w.len() >= 2 && matches_service(&w[0]) && w[1] == "stop"
+            matches!(w.as_slice(), [service, verb, ..] if matches_service(service) && verb == "stop")
         }
         _ => false,
     }
 }
 
 const CORE_PACKAGES: &[&str] = &[
-    "libc6", "libc-bin", "glibc", "systemd", "systemd-sysv", "init", "bash", "coreutils", "sudo", "openssh-server", "openssh", "apt", "dpkg", "rpm", "yum", "dnf", "pacman",
-    "grub", "grub2", "grub-pc", "grub-efi", "linux-image", "linux-generic", "kernel", "kernel-core", "base-files", "base-passwd", "login", "passwd", "util-linux", "python3",
-    "perl-base", "libpam", "libpam-modules", "e2fsprogs", "mount", "sed", "grep", "tar", "gzip", "busybox", "libstdc++6", "zlib1g",
+    "libc6",
+    "libc-bin",
+    "glibc",
+    "systemd",
+    "systemd-sysv",
+    "init",
+    "bash",
+    "coreutils",
+    "sudo",
+    "openssh-server",
+    "openssh",
+    "apt",
+    "dpkg",
+    "rpm",
+    "yum",
+    "dnf",
+    "pacman",
+    "grub",
+    "grub2",
+    "grub-pc",
+    "grub-efi",
+    "linux-image",
+    "linux-generic",
+    "kernel",
+    "kernel-core",
+    "base-files",
+    "base-passwd",
+    "login",
+    "passwd",
+    "util-linux",
+    "python3",
+    "perl-base",
+    "libpam",
+    "libpam-modules",
+    "e2fsprogs",
+    "mount",
+    "sed",
+    "grep",
+    "tar",
+    "gzip",
+    "busybox",
+    "libstdc++6",
+    "zlib1g",
 ];
 
 fn core_package(p: &str) -> bool {
-    let base = p.split(['=', ':']).next().unwrap_or(p).trim_end_matches('*');
-    CORE_PACKAGES.iter().any(|c| base == *c || base.starts_with(&format!("{c}-")) && matches!(*c, "linux-image" | "grub" | "kernel" | "libpam"))
+    let base = p
+        .split(['=', ':'])
+        .next()
+        .unwrap_or(p)
+        .trim_end_matches('*');
+    CORE_PACKAGES.iter().any(|c| {
+        base == *c
+            || base.starts_with(&format!("{c}-"))
+                && matches!(*c, "linux-image" | "grub" | "kernel" | "libpam")
+    })
 }
 
 /// `:(){ :|:& };:` and its renamed forms.
@@ -413,7 +732,7 @@ fn is_fork_bomb(line: &str) -> bool {
     let s: String = line.chars().filter(|c| !c.is_whitespace()).collect();
     // name(){name|name&};name
     if let Some(open) = s.find("(){") {
-        let name = &s[..open];
+        let name = s.get(..open).unwrap_or("");
         let name = name.rsplit([';', '&', '|']).next().unwrap_or(name);
         let name = name.strip_prefix("function").unwrap_or(name);
         if !name.is_empty() {
@@ -424,7 +743,6 @@ fn is_fork_bomb(line: &str) -> bool {
     }
     false
 }
-
 
 // ---------------------------------------------------------------------------------------
 // The rules. Order matters only for which reason is shown when several hit.
@@ -445,7 +763,7 @@ rules! {
     "fs:rm-git", "deletes the repository's history (.git)", |x| is(x.cmd, &["rm"]) && recursive(x.cmd) && operands(x.cmd).any(|p| trim_path(p) == ".git" || trim_path(p).ends_with("/.git"));
     "fs:rm-system-file", "deletes a file the system needs", |x| is(x.cmd, &["rm", "unlink"]) && operands(x.cmd).any(|p| under(p, &["/etc", "/boot", "/bin", "/sbin", "/usr/bin", "/usr/sbin", "/lib", "/lib64", "/usr/lib"]));
     "fs:find-delete", "find deletes every file it matches", |x| is(x.cmd, &["find"]) && has_arg(x.cmd, "-delete");
-    "fs:find-exec-rm", "find runs rm on every file it matches", |x| is(x.cmd, &["find"]) && x.cmd.args().windows(2).any(|w| (w[0] == "-exec" || w[0] == "-execdir" || w[0] == "-ok") && (w[1] == "rm" || w[1].ends_with("/rm") || w[1] == "shred"));
+    "fs:find-exec-rm", "find runs rm on every file it matches", |x| is(x.cmd, &["find"]) && x.cmd.args().windows(2).any(|w| matches!(w, [exec, prog] if (exec == "-exec" || exec == "-execdir" || exec == "-ok") && (prog == "rm" || prog.ends_with("/rm") || prog == "shred")));
     "fs:xargs-rm-everything", "deletes whatever the pipeline lists", |x| is(x.cmd, &["rm"]) && x.cmd.wrappers.iter().any(|w| w == "xargs") && recursive(x.cmd);
     "fs:shred", "overwrites files beyond recovery", |x| is(x.cmd, &["shred", "srm", "wipe"]);
     "fs:mv-to-devnull", "moving into /dev/null destroys the file", |x| is(x.cmd, &["mv"]) && operands(x.cmd).skip(1).any(|p| p == "/dev/null");
@@ -454,7 +772,7 @@ rules! {
     "fs:chmod-recursive-root", "changes ownership or permissions of a whole tree (the system, your home, or everything here)", |x| is(x.cmd, &["chmod", "chown", "chgrp"]) && recursive(x.cmd) && operands(x.cmd).any(|p| is_root(p) || is_home(p) || is_system(p) || is_everything_here(p) || p == "...");
     "fs:chmod-777-recursive", "makes a whole tree writable by everyone", |x| is(x.cmd, &["chmod"]) && recursive(x.cmd) && operands(x.cmd).any(|m| m == "777" || m == "0777" || m == "a+rwx" || m == "ugo+rwx" || m == "o+w" || m == "a+w");
     "fs:chmod-system-open", "opens a system folder to every user", |x| is(x.cmd, &["chmod"]) && operands(x.cmd).any(|m| m.ends_with("777") || m.ends_with("666") || m == "o+w" || m == "a+w") && operands(x.cmd).any(|p| is_system(p) || under(p, &["/etc"]));
-    "fs:setuid", "makes a program run as its owner (setuid/setgid)", |x| is(x.cmd, &["chmod"]) && operands(x.cmd).any(|m| m.contains("+s") || m.len() == 4 && m.chars().all(|c| c.is_ascii_digit()) && matches!(m.as_bytes()[0], b'2' | b'4' | b'6'));
+    "fs:setuid", "makes a program run as its owner (setuid/setgid)", |x| is(x.cmd, &["chmod"]) && operands(x.cmd).any(|m| m.contains("+s") || m.len() == 4 && m.chars().all(|c| c.is_ascii_digit()) && matches!(m.as_bytes().first(), Some(b'2' | b'4' | b'6')));
     "fs:rsync-delete-home", "rsync --delete would make your home or a system folder match the source", |x| is(x.cmd, &["rsync"]) && any_arg(x.cmd, |a| a.starts_with("--delete")) && operands(x.cmd).last().is_some_and(|d| is_root(d) || is_home(d) || is_system(d));
     "fs:chattr-immutable-system", "changes attributes of system files", |x| is(x.cmd, &["chattr"]) && operands(x.cmd).any(|p| is_root(p) || is_system(p) || under(p, &["/etc"]));
     // --- disks
@@ -470,9 +788,9 @@ rules! {
     "disk:zfs-destroy", "destroys a ZFS pool or dataset", |x| is(x.cmd, &["zpool", "zfs"]) && words(x.cmd).first().is_some_and(|w| w == "destroy" || w == "labelclear");
     "disk:restore-overwrite", "restores a dump over a filesystem", |x| is(x.cmd, &["restore"]) && short(x.cmd, 'r') || is(x.cmd, &["dump"]) && operands(x.cmd).any(is_block_device) && short(x.cmd, 'f');
     // --- running downloaded code
-    "shell:pipe-download", "runs code downloaded from the internet", |x| interpreter(x.cmd) && x.upstream.iter().any(downloader);
+    "shell:pipe-download", "runs code downloaded from the internet", |x| interpreter(x.cmd) && x.seen.downloader;
     "shell:run-download", "runs code downloaded from the internet", |x| runs_downloaded_code(x.cmd);
-    "shell:history-pipe", "runs your history again as a script", |x| interpreter(x.cmd) && x.upstream.iter().any(|u| is(u, &["history", "fc"]));
+    "shell:history-pipe", "runs your history again as a script", |x| interpreter(x.cmd) && x.seen.history;
     // --- system
     "sys:fork-bomb", "a fork bomb: starts processes until the machine stops", |_| false;
     "sys:shutdown", "shuts down or restarts the machine", |x| is(x.cmd, &["shutdown", "poweroff", "halt", "reboot"]) && !short(x.cmd, 'c') || is(x.cmd, &["systemctl", "loginctl"]) && words(x.cmd).first().is_some_and(|w| matches!(w.as_str(), "poweroff" | "reboot" | "halt" | "kexec" | "emergency" | "rescue" | "soft-reboot")) || is(x.cmd, &["init", "telinit"]) && operands(x.cmd).any(|a| matches!(a, "0" | "6" | "1" | "s" | "S"));
@@ -496,12 +814,12 @@ rules! {
         is(x.cmd, &["rm", "shred", "truncate", "srm"]) && operands(x.cmd).any(log) || truncating_redirect_to(x.cmd, log) || is(x.cmd, &["find"]) && operands(x.cmd).any(log) && (has_arg(x.cmd, "-delete") || has_arg(x.cmd, "-exec"))
     };
     "logs:journal-vacuum", "deletes the system journal", |x| is(x.cmd, &["journalctl"]) && any_arg(x.cmd, |a| a.starts_with("--vacuum"));
-    "logs:auditctl-off", "turns off system auditing", |x| is(x.cmd, &["auditctl"]) && (short(x.cmd, 'D') || x.cmd.args().windows(2).any(|w| w[0] == "-e" && w[1] == "0")) || service_stop(x.cmd, &["auditd"]);
+    "logs:auditctl-off", "turns off system auditing", |x| is(x.cmd, &["auditctl"]) && (short(x.cmd, 'D') || x.cmd.args().windows(2).any(|w| matches!(w, [e, zero] if e == "-e" && zero == "0"))) || service_stop(x.cmd, &["auditd"]);
     // --- credentials and remote access
     "cred:exfiltrate", "sends credentials over the network", |x| {
         (is(x.cmd, &["curl", "wget", "http", "https", "xh"]) && any_arg(x.cmd, credential_path) && any_arg(x.cmd, |a| a.starts_with('@') || a.contains("=@") || a.starts_with("-T") || a == "--upload-file" || a.starts_with("--post-file") || a.starts_with("--body-file") || a.starts_with("-d") || a.starts_with("--data") || a.starts_with("-F") || a.starts_with("--form")))
             || is(x.cmd, &["scp", "rsync", "sftp", "rclone"]) && operands(x.cmd).next().is_some_and(credential_path) && operands(x.cmd).last().is_some_and(|d| d.contains(':'))
-            || is(x.cmd, &["nc", "ncat", "netcat", "socat", "telnet", "curl", "wget"]) && (x.upstream.iter().any(|u| is(u, &["cat", "base64", "tar", "gpg", "xxd"]) && operands(u).any(credential_path)) || x.cmd.redirects.iter().any(|(op, t)| op == "<" && credential_path(t)))
+            || is(x.cmd, &["nc", "ncat", "netcat", "socat", "telnet", "curl", "wget"]) && (x.seen.credential_reader || x.cmd.redirects.iter().any(|(op, t)| op == "<" && credential_path(t)))
     };
     "cred:reverse-shell", "opens a remote shell to another machine (reverse shell)", |x| {
         let t = text_of(x.cmd);
@@ -509,8 +827,8 @@ rules! {
             || is(x.cmd, &["nc", "ncat", "netcat", "nc.traditional", "nc.openbsd"]) && any_arg(x.cmd, |a| a == "-e" || a == "-c" || a.starts_with("--exec") || a.starts_with("--sh-exec") || a == "-lvpe")
             || is(x.cmd, &["socat"]) && any_arg(x.cmd, |a| { let l = a.to_ascii_lowercase(); (l.starts_with("exec:") || l.starts_with("system:")) && (l.contains("sh") || l.contains("pty")) })
             || is(x.cmd, &["python", "python2", "python3", "perl", "ruby", "php", "node"]) && t.contains("socket") && (t.contains("pty.spawn") || t.contains("/bin/sh") || t.contains("/bin/bash") || t.contains("subprocess") || t.contains("exec(") || t.contains("child_process"))
-            || interpreter(x.cmd) && short(x.cmd, 'i') && x.upstream.iter().any(|u| is(u, &["nc", "ncat", "netcat", "telnet", "socat"]))
-            || is(x.cmd, &["nc", "ncat", "netcat", "telnet"]) && x.upstream.iter().any(|u| interpreter(u) && short(u, 'i'))
+            || interpreter(x.cmd) && short(x.cmd, 'i') && x.seen.network_tool
+            || is(x.cmd, &["nc", "ncat", "netcat", "telnet"]) && x.seen.interactive_interpreter
     };
     "cred:authorized-keys-overwrite", "replaces the keys allowed to log in to this account", |x| truncating_redirect_to(x.cmd, |t| t.contains(".ssh/authorized_keys")) || is(x.cmd, &["rm"]) && operands(x.cmd).any(|p| p.contains(".ssh/authorized_keys") || trim_path(p).ends_with(".ssh"));
     "cred:ssh-private-key-delete", "deletes your SSH keys", |x| is(x.cmd, &["rm", "shred"]) && operands(x.cmd).any(|p| p.contains(".ssh/id_") || p.contains(".gnupg"));
@@ -545,7 +863,7 @@ rules! {
     "db:sql-update-all", "changes every row of a table (no WHERE)", |x| sql_has(x, |s| s.starts_with("UPDATE ") && s.contains(" SET ") && !s.contains(" WHERE "));
     "db:sql-drop-column", "drops a column and its data", |x| sql_has(x, |s| s.starts_with("ALTER TABLE") && s.contains(" DROP "));
     "db:dropdb", "drops a database", |x| is(x.cmd, &["dropdb", "dropuser"]) || is(x.cmd, &["mysqladmin"]) && words(x.cmd).iter().any(|w| w == "drop" || w == "shutdown") || is(x.cmd, &["pg_ctl", "pg_ctlcluster"]) && words(x.cmd).iter().any(|w| w == "stop") || is(x.cmd, &["influx"]) && words(x.cmd).iter().any(|w| w == "delete");
-    "db:redis-flush", "deletes every key in Redis", |x| is(x.cmd, &["redis-cli", "valkey-cli", "keydb-cli"]) && words(x.cmd).iter().any(|w| matches!(w.as_str(), "flushall" | "flushdb" | "shutdown")) || is(x.cmd, &["redis-cli"]) && x.upstream.iter().any(|u| text_of(u).to_ascii_uppercase().contains("FLUSHALL")) || is(x.cmd, &["redis-cli"]) && words_start(x.cmd, &["debug", "segfault"]) || is(x.cmd, &["redis-cli"]) && words_start(x.cmd, &["config", "set"]) && any_arg(x.cmd, |a| a.eq_ignore_ascii_case("dir") || a.eq_ignore_ascii_case("dbfilename"));
+    "db:redis-flush", "deletes every key in Redis", |x| is(x.cmd, &["redis-cli", "valkey-cli", "keydb-cli"]) && words(x.cmd).iter().any(|w| matches!(w.as_str(), "flushall" | "flushdb" | "shutdown")) || is(x.cmd, &["redis-cli"]) && x.seen.flushall || is(x.cmd, &["redis-cli"]) && words_start(x.cmd, &["debug", "segfault"]) || is(x.cmd, &["redis-cli"]) && words_start(x.cmd, &["config", "set"]) && any_arg(x.cmd, |a| a.eq_ignore_ascii_case("dir") || a.eq_ignore_ascii_case("dbfilename"));
     "db:mongo-drop", "drops a MongoDB database or collection", |x| is(x.cmd, &["mongo", "mongosh"]) && { let t = text_of(x.cmd); t.contains("dropDatabase") || t.contains(".drop()") || t.contains("deleteMany({})") || t.contains("remove({})") || t.contains("dropUser") || t.contains("dropAllUsers") } || is(x.cmd, &["mongorestore"]) && long(x.cmd, "--drop");
     "db:backup-overwrite", "restores over a live database, dropping what is there", |x| is(x.cmd, &["pg_restore"]) && (short(x.cmd, 'c') || long(x.cmd, "--clean")) && !operands(x.cmd).next().is_some_and(|_| long(x.cmd, "--list"));
     // --- containers and clusters
@@ -553,8 +871,8 @@ rules! {
     "docker:mass-remove", "removes every container, image or volume", |x| is(x.cmd, &["docker", "podman", "nerdctl"]) && words(x.cmd).iter().any(|w| matches!(w.as_str(), "rm" | "rmi" | "kill" | "stop")) && (x.cmd.substituted.iter().any(|s| is(s, &["docker", "podman"]) && (short(s, 'q') || long(s, "--quiet"))) || x.cmd.wrappers.iter().any(|w| w == "xargs") || long(x.cmd, "--all") || short(x.cmd, 'a') && words(x.cmd).iter().any(|w| w == "rm" || w == "rmi")) || is(x.cmd, &["docker", "podman"]) && words_start(x.cmd, &["volume", "rm"]) && x.cmd.substituted.iter().any(|s| is(s, &["docker"])) || is(x.cmd, &["docker", "podman"]) && (words_start(x.cmd, &["volume", "rm"]) || words_start(x.cmd, &["volume", "remove"])) && (short(x.cmd, 'f') || long(x.cmd, "--force"));
     "docker:compose-down-volumes", "deletes the project's volumes with its containers", |x| (is(x.cmd, &["docker-compose", "podman-compose"]) || is(x.cmd, &["docker"]) && words(x.cmd).first().is_some_and(|w| w == "compose")) && words(x.cmd).iter().any(|w| w == "down" || w == "rm") && (short(x.cmd, 'v') || long(x.cmd, "--volumes") || long(x.cmd, "--rmi"));
     "docker:volume-rm", "deletes Docker volumes and their data", |x| is(x.cmd, &["docker", "podman", "nerdctl"]) && (words_start(x.cmd, &["volume", "rm"]) || words_start(x.cmd, &["volume", "remove"])) || is(x.cmd, &["docker", "podman"]) && words(x.cmd).first().is_some_and(|w| w == "rm") && (short(x.cmd, 'v') || long(x.cmd, "--volumes"));
-    "docker:privileged", "runs a container with full access to the host", |x| is(x.cmd, &["docker", "podman", "nerdctl"]) && words(x.cmd).first().is_some_and(|w| w == "run" || w == "create" || w == "exec") && (any_arg(x.cmd, |a| a == "--privileged" || a == "--privileged=true") || x.cmd.args().windows(2).any(|w| w[0] == "--pid" && w[1] == "host") || any_arg(x.cmd, |a| a == "--pid=host" || a == "--cap-add=ALL" || a == "--cap-add=SYS_ADMIN"));
-    "docker:host-root-mount", "gives a container the whole host filesystem", |x| is(x.cmd, &["docker", "podman"]) && words(x.cmd).first().is_some_and(|w| w == "run") && x.cmd.args().windows(2).any(|w| (w[0] == "-v" || w[0] == "--volume") && (w[1].starts_with("/:") || w[1] == "/")) && (long(x.cmd, "--privileged") || x.cmd.args().iter().any(|a| a.contains("rm -rf") || a == "chroot"));
+    "docker:privileged", "runs a container with full access to the host", |x| is(x.cmd, &["docker", "podman", "nerdctl"]) && words(x.cmd).first().is_some_and(|w| w == "run" || w == "create" || w == "exec") && (any_arg(x.cmd, |a| a == "--privileged" || a == "--privileged=true") || x.cmd.args().windows(2).any(|w| matches!(w, [pid, host] if pid == "--pid" && host == "host")) || any_arg(x.cmd, |a| a == "--pid=host" || a == "--cap-add=ALL" || a == "--cap-add=SYS_ADMIN"));
+    "docker:host-root-mount", "gives a container the whole host filesystem", |x| is(x.cmd, &["docker", "podman"]) && words(x.cmd).first().is_some_and(|w| w == "run") && x.cmd.args().windows(2).any(|w| matches!(w, [v, mount] if (v == "-v" || v == "--volume") && (mount.starts_with("/:") || mount == "/"))) && (long(x.cmd, "--privileged") || x.cmd.args().iter().any(|a| a.contains("rm -rf") || a == "chroot"));
     "k8s:delete-namespace", "deletes a namespace and everything in it", |x| is(x.cmd, &["kubectl", "oc", "k"]) && verbs_start(x.cmd, &["delete"]) && verbs(x.cmd).get(1).is_some_and(|w| matches!(w.as_str(), "ns" | "namespace" | "namespaces" | "project" | "projects") || w.starts_with("namespace/") || w.starts_with("ns/"));
     "k8s:delete-all", "deletes every resource of a kind, or all that match a selector", |x| is(x.cmd, &["kubectl", "oc", "k"]) && verbs_start(x.cmd, &["delete"]) && (long(x.cmd, "--all") || short(x.cmd, 'A') || long(x.cmd, "--all-namespaces") || short(x.cmd, 'l') || long(x.cmd, "--selector") || long(x.cmd, "--field-selector") || verbs(x.cmd).get(1).is_some_and(|w| w == "all"));
     "k8s:force-delete", "deletes without letting the workload shut down", |x| is(x.cmd, &["kubectl", "oc", "k"]) && verbs_start(x.cmd, &["delete"]) && long(x.cmd, "--force") && any_arg(x.cmd, |a| a == "--grace-period=0" || a == "--now");
@@ -614,8 +932,8 @@ rules! {
     };
 }
 
-
 #[cfg(test)]
+#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -731,7 +1049,11 @@ mod tests {
     fn every_rule_has_cases_and_there_are_at_least_80() {
         assert!(RULES.len() >= 80, "{} rules", RULES.len());
         for r in RULES {
-            assert!(CASES.iter().any(|(id, _, _)| *id == r.id), "no test cases for {}", r.id);
+            assert!(
+                CASES.iter().any(|(id, _, _)| *id == r.id),
+                "no test cases for {}",
+                r.id
+            );
             assert!(r.id.contains(':') && !r.reason.is_empty());
         }
         let mut ids: Vec<&str> = RULES.iter().map(|r| r.id).collect();
@@ -755,21 +1077,61 @@ mod tests {
                 }
             }
         }
-        assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+        assert!(
+            failures.is_empty(),
+            "{} failures:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
     }
 
     #[test]
     fn everyday_commands_hit_no_rule() {
         let everyday = [
-            "rm -rf target/", "rm -rf node_modules", "git push", "git reset --soft HEAD~1", "kubectl delete pod one-pod", "ls -la", "cargo build --release", "npm install",
-            "docker compose up -d", "git status", "make -j8", "python3 -m pytest", "terraform plan", "kubectl get pods -A", "ssh prod-1 uptime", "echo \"rm -rf /\"",
-            "grep -r \"DROP TABLE\" migrations/", "git commit -m \"reset --hard and force push\"", "cd ~ && ls", "vim /etc/hosts", "sudo apt update", "sudo apt upgrade -y",
-            "curl -s https://api.github.com/repos/x/y | jq .stargazers_count", "docker build -t app .", "helm upgrade --install x ./chart", "aws s3 cp build/ s3://site/ --recursive",
-            "find . -name '*.rs' | xargs wc -l", "rm -f *.pyc", "tar czf backup.tgz ~/docs", "rsync -av --delete ./site/ server:/var/www/site/", "chmod +x run.sh",
-            "systemctl restart nginx", "journalctl -u api -f", "psql -c 'select * from users limit 5'", "redis-cli get session:1", "gcloud compute ssh vm-1", "az login",
+            "rm -rf target/",
+            "rm -rf node_modules",
+            "git push",
+            "git reset --soft HEAD~1",
+            "kubectl delete pod one-pod",
+            "ls -la",
+            "cargo build --release",
+            "npm install",
+            "docker compose up -d",
+            "git status",
+            "make -j8",
+            "python3 -m pytest",
+            "terraform plan",
+            "kubectl get pods -A",
+            "ssh prod-1 uptime",
+            "echo \"rm -rf /\"",
+            "grep -r \"DROP TABLE\" migrations/",
+            "git commit -m \"reset --hard and force push\"",
+            "cd ~ && ls",
+            "vim /etc/hosts",
+            "sudo apt update",
+            "sudo apt upgrade -y",
+            "curl -s https://api.github.com/repos/x/y | jq .stargazers_count",
+            "docker build -t app .",
+            "helm upgrade --install x ./chart",
+            "aws s3 cp build/ s3://site/ --recursive",
+            "find . -name '*.rs' | xargs wc -l",
+            "rm -f *.pyc",
+            "tar czf backup.tgz ~/docs",
+            "rsync -av --delete ./site/ server:/var/www/site/",
+            "chmod +x run.sh",
+            "systemctl restart nginx",
+            "journalctl -u api -f",
+            "psql -c 'select * from users limit 5'",
+            "redis-cli get session:1",
+            "gcloud compute ssh vm-1",
+            "az login",
         ];
         for line in everyday {
-            assert!(check(line).is_none(), "{line:?} hit {:?}", check(line).map(|r| r.id));
+            assert!(
+                check(line).is_none(),
+                "{line:?} hit {:?}",
+                check(line).map(|r| r.id)
+            );
         }
     }
 }
