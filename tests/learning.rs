@@ -165,7 +165,7 @@ fn a_model_of_an_older_format_is_replaced_at_start() {
     let _ = env.vigil(&["agent", "stop"]);
     env.wait_until(10, "agent stopped", || env.agent_pid().is_none());
     // What an earlier vigil stored: format 1's mark ("vigilRF1", bincode) before a body.
-    rusqlite::Connection::open(env.path("vigil.db")).unwrap().execute("UPDATE models SET blob = x'76696769 6c524631 0102030405' WHERE version = 1", []).unwrap();
+    rusqlite::Connection::open(env.path("vigil.db")).unwrap().execute("UPDATE models SET blob = x'766967696c5246310102030405' WHERE version = 1", []).unwrap();
     env.start_agent();
     env.wait_until(60, "a new model", || current_version(&env) == 2);
     assert!(p_unsafe(&env, "git status") < 0.5);

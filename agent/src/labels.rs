@@ -89,7 +89,8 @@ pub fn parse(text: &str) -> LabelSet {
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        let mut error = |e: &str| set.errors.push(LabelError { line: line_no, text: shorten(line), error: e.to_string() });
+        // Errors are shown by `vigil status` and logged: a bad line may hold a secret.
+        let mut error = |e: &str| set.errors.push(LabelError { line: line_no, text: shorten(&vigil::redact::redact(line)), error: vigil::redact::redact(e) });
         let (word, rest) = match trimmed.split_once(char::is_whitespace) {
             Some((w, r)) => (w, r.trim_start()),
             None => (trimmed, ""),
@@ -103,7 +104,10 @@ pub fn parse(text: &str) -> LabelSet {
                 continue;
             }
         };
-        let command = rest.trim_end();
+        // Labelled as it is scored: commands are redacted before they are scored, journalled
+        // or stored, and so are labels (a secret in the label file never reaches the store).
+        let redacted = vigil::redact::redact(rest.trim_end());
+        let command = redacted.as_str();
         if command.is_empty() {
             error("no command after the label");
             continue;
@@ -160,6 +164,15 @@ pub fn watch(path: &Path, quiet: std::time::Duration, on_change: impl Fn() + Sen
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_in_label_lines_are_redacted_and_look_alikes_kept() {
+        let set = parse("unsafe mysql -u root -pHunter2Secret db\nsafe mkdir -pv build\nghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789 ls\n");
+        assert!(set.labels.contains_key("mysql -u root -p<redacted> db"), "{:?}", set.labels.keys().collect::<Vec<_>>());
+        assert!(set.labels.contains_key("mkdir -pv build"));
+        let e = &set.errors[0];
+        assert!(!e.text.contains("ghp_") && !e.error.contains("ghp_"), "{e:?}");
+    }
 
     #[test]
     fn lines_labels_comments_and_errors() {
