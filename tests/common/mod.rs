@@ -20,8 +20,11 @@ pub fn bin_dir() -> PathBuf {
 fn ensure_built() {
     static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
     let built = BUILT.get_or_init(|| {
+        // The same profile as this test binary: `cargo test --release` tests release builds.
+        let profile: &[&str] = if cfg!(debug_assertions) { &[] } else { &["--release"] };
         let out = Command::new(env!("CARGO"))
             .args(["build", "--bins", "-p", "vigil", "-p", "vigil-agent"])
+            .args(profile)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .output()
             .map_err(|e| format!("cannot run cargo: {e}"))?;
