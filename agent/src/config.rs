@@ -120,6 +120,7 @@ pub const ENV_KEYS: &[(&str, &str, &str)] = &[
     ("VIGIL_LOG", "agent", "log_level"),
     ("VIGIL_BATCH_MAX_EVENTS", "capture", "batch_max_events"),
     ("VIGIL_BATCH_MAX_DELAY_MS", "capture", "batch_max_delay_ms"),
+    ("VIGIL_FSYNC", "capture", "fsync"),
     ("VIGIL_MODEL_TREES", "model", "trees"),
     ("VIGIL_MODEL_MAX_DEPTH", "model", "max_depth"),
     ("VIGIL_MODEL_MAX_FEATURES", "model", "max_features"),
