@@ -5,12 +5,13 @@
 //! (stdout), and exit 0 from `start` only when the event is kept, live or in the spool.
 
 use crate::args::{Args, UsageError};
-use vigil::connection::{spawn_agent, terminate_agent, ClientError, Connection};
-use vigil::paths::Paths;
-use vigil::protocol::{is_recorded, CommandEnd, CommandStart, Label, Request, Response, Segment, PROTOCOL_VERSION};
+use crate::show::printable;
 use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::time::Duration;
+use vigil::connection::{spawn_agent, terminate_agent, ClientError, Connection};
+use vigil::paths::Paths;
+use vigil::protocol::{is_recorded, CommandEnd, CommandStart, Label, Request, Response, Segment, PROTOCOL_VERSION};
 
 /// Default deadline for connecting and for the reply, each.
 const DEFAULT_TIMEOUT_MS: u64 = 20;
@@ -37,16 +38,35 @@ pub fn history_line_text(raw: &str) -> Option<&str> {
 fn take_history_file(path: &str) -> Option<String> {
     let raw = std::fs::read(path).ok()?;
     let _ = std::fs::File::create(path);
-    let raw = String::from_utf8_lossy(&raw);
-    history_line_text(&raw).map(str::to_string)
+    Some(String::from_utf8_lossy(&raw).into_owned())
 }
 
-/// `vigil hook start --shell S --session ID [--seq N] [--cwd DIR] [--stdin] -- COMMAND`
+/// Splits what the hook handed over at its first NUL byte, when `expected_follows`: before it
+/// the command (or `history 1` output), after it the text the command must equal. A shell
+/// string cannot hold a NUL, so the split is unambiguous.
+fn split_expected(input: String, expected_follows: bool) -> (String, Option<String>) {
+    if !expected_follows {
+        return (input, None);
+    }
+    match input.split_once('\0') {
+        Some((text, expected)) => (text.to_string(), Some(expected.to_string())),
+        // The hook said an expected text follows and none came: record nothing rather
+        // than a line history may have been told to drop.
+        None => (input, Some(String::from("\0"))),
+    }
+}
+
+/// `vigil hook start --shell S --session ID [--seq N] [--cwd DIR] --stdin`
 ///
-/// For bash, instead of `-- COMMAND`: `--history-file F` (a file holding `history 1` output),
-/// `--history-line L` (that output itself) or `--history-stdin` (that output on stdin), and `--only-if-equals S` to record the line only
-/// when it equals S (bash did not add a new history entry: a repeat under ignoredups is
-/// recorded, a command history was told to drop is not).
+/// The command line never travels in argv: any local user can read `/proc/PID/cmdline`. The
+/// hooks hand it over on stdin (`--stdin`), or, for bash, as `history 1` output (`  NUMBER  LINE`)
+/// in a private 0600 file on tmpfs (`--history-file F`, emptied at once) or on stdin
+/// (`--history-stdin`). `--expected-follows`: after a NUL byte in that input comes the text the
+/// line must equal to be recorded (bash did not add a new history entry: a repeat under
+/// ignoredups is recorded, a command history was told to drop is not).
+///
+/// For compatibility only, and used by no hook: `-- COMMAND`, `--history-line L` and
+/// `--only-if-equals S` take the same texts from argv.
 pub fn start(mut args: Args) -> Result<ExitCode, UsageError> {
     let shell = args.required(&["--shell"])?;
     let session = args.required(&["--session"])?;
@@ -56,25 +76,28 @@ pub fn start(mut args: Args) -> Result<ExitCode, UsageError> {
     let history_file = args.value(&["--history-file"])?;
     let history_line = args.value(&["--history-line"])?;
     let history_stdin = args.flag(&["--history-stdin"]);
-    let only_if = args.value(&["--only-if-equals"])?;
+    let expected_follows = args.flag(&["--expected-follows"]);
+    let mut only_if = args.value(&["--only-if-equals"])?;
     let trailing = args.finish()?;
-    let command = if let Some(f) = history_file {
-        take_history_file(&f).unwrap_or_default()
-    } else if let Some(raw) = history_line {
-        history_line_text(&raw).unwrap_or_default().to_string()
-    } else if from_stdin || history_stdin {
-        // Commands too long for one argv entry (128 KiB on Linux) come on stdin.
+    let read_stdin = || {
         let mut buf = Vec::new();
         let _ = std::io::stdin().read_to_end(&mut buf);
-        let text = String::from_utf8_lossy(&buf).into_owned();
-        if history_stdin {
-            history_line_text(&text).unwrap_or_default().to_string()
-        } else {
-            text
-        }
-    } else {
-        trailing.join(" ")
+        String::from_utf8_lossy(&buf).into_owned()
     };
+    let (input, from_history) = if let Some(f) = history_file {
+        (take_history_file(&f).unwrap_or_default(), true)
+    } else if let Some(raw) = history_line {
+        (raw, true)
+    } else if history_stdin {
+        (read_stdin(), true)
+    } else if from_stdin {
+        (read_stdin(), false)
+    } else {
+        (trailing.join(" "), false)
+    };
+    let (text, expected) = split_expected(input, expected_follows);
+    only_if = expected.or(only_if);
+    let command = if from_history { history_line_text(&text).unwrap_or_default().to_string() } else { text };
     if !is_recorded(&command) || only_if.is_some_and(|s| s != command) {
         return Ok(ExitCode::SUCCESS);
     }
@@ -83,7 +106,10 @@ pub fn start(mut args: Args) -> Result<ExitCode, UsageError> {
     Ok(deliver(&req, |reply| {
         if let Response::Started { warning: Some(w), .. } = reply {
             if std::env::var("VIGIL_WARN").map_or(true, |v| v != "0") {
-                let _ = writeln!(std::io::stderr(), "{w}");
+                // The warning quotes the command (and may one day quote its folder): shown
+                // escaped, so that an escape sequence typed or pasted into a command cannot
+                // hide the warning, rewrite the line or drive the terminal.
+                let _ = writeln!(std::io::stderr(), "{}", printable(&w, usize::MAX));
             }
         }
     }))
@@ -134,7 +160,9 @@ pub fn render_segment(seg: &Segment, shell: &str, color: bool) -> String {
 /// Sends `req` live, or keeps it in the spool; starts or replaces the agent as needed.
 fn deliver(req: &Request, on_reply: impl FnOnce(&Response)) -> ExitCode {
     // Without paths there is nowhere to keep the event, and nowhere to log: stay silent.
-    let Ok(paths) = Paths::from_env() else { return ExitCode::FAILURE };
+    let Ok(paths) = Paths::from_env() else {
+        return ExitCode::FAILURE;
+    };
     let live = Connection::connect(&paths, hook_timeout()).and_then(|mut c| c.request(req));
     match live {
         Ok(reply) => {
@@ -184,8 +212,15 @@ fn deliver(req: &Request, on_reply: impl FnOnce(&Response)) -> ExitCode {
 /// keep the current command line for a moment, or nothing if there is none. Reading a
 /// builtin's output through a file there costs the shell no fork; the folder is checked like
 /// the socket's (0700, ours, no symlink) and is never on disk.
+///
+/// `VIGIL_SCRATCH=0` turns the folder off: the hook then pipes `history 1` to the client's
+/// stdin (one fork more per command), as it does wherever no tmpfs is at hand. For a person
+/// who wants no file at all, and for the tests of that path.
 pub fn scratch(args: Args) -> Result<ExitCode, UsageError> {
     args.finish()?;
+    if std::env::var_os("VIGIL_SCRATCH").is_some_and(|v| v == "0") {
+        return Ok(ExitCode::SUCCESS);
+    }
     let candidates = [
         std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()).map(|d| std::path::PathBuf::from(d).join("vigil")),
         // SAFETY: geteuid has no preconditions.
@@ -203,7 +238,9 @@ pub fn scratch(args: Args) -> Result<ExitCode, UsageError> {
 
 fn is_tmpfs(dir: &std::path::Path) -> bool {
     use std::os::unix::ffi::OsStrExt;
-    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else { return false };
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
     // SAFETY: statfs writes into the struct we own; the path is NUL-terminated.
     unsafe {
         let mut st: libc::statfs = std::mem::zeroed();
@@ -214,8 +251,8 @@ fn is_tmpfs(dir: &std::path::Path) -> bool {
 /// Appends one line to the client log. The client does not carry a tracing subscriber: a
 /// hook pays for every microsecond of start-up, and it logs only when something is wrong.
 pub fn log(paths: &Paths, msg: &str) {
-    use std::os::unix::fs::OpenOptionsExt;
     use std::os::unix::fs::DirBuilderExt;
+    use std::os::unix::fs::OpenOptionsExt;
     let _ = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&paths.log_dir);
     if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(paths.log_dir.join("client.log")) {
         let _ = writeln!(f, "{} pid={} {msg}", vigil::now_ms(), std::process::id());
@@ -240,6 +277,17 @@ mod tests {
         assert!(render_segment(&unsure, "fish", true).contains("? 50%"));
         let unscored = Segment { label: Label::Unknown, p_unsafe: None, reason: "none".into() };
         assert_eq!(render_segment(&unscored, "zsh", true), "");
+    }
+
+    #[test]
+    fn expected_text_follows_a_nul() {
+        use super::split_expected;
+        assert_eq!(split_expected("  3  ls\n".into(), false), ("  3  ls\n".to_string(), None));
+        assert_eq!(split_expected("  3  ls\n\0ls".into(), true), ("  3  ls\n".to_string(), Some("ls".to_string())));
+        assert_eq!(split_expected("  3  ls\n\0".into(), true), ("  3  ls\n".to_string(), Some(String::new())));
+        // Announced and missing: an expected text no command can equal.
+        let (_, none) = split_expected("  3  ls\n".into(), true);
+        assert!(none.is_some_and(|e| e != "ls"));
     }
 
     #[test]
