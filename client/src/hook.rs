@@ -252,11 +252,10 @@ fn is_tmpfs(dir: &std::path::Path) -> bool {
 /// hook pays for every microsecond of start-up, and it logs only when something is wrong.
 pub fn log(paths: &Paths, msg: &str) {
     use std::os::unix::fs::DirBuilderExt;
-    use std::os::unix::fs::OpenOptionsExt;
     let _ = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&paths.log_dir);
-    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(paths.log_dir.join("client.log")) {
-        let _ = writeln!(f, "{} pid={} {msg}", vigil::now_ms(), std::process::id());
-    }
+    // 1 MB, then client.log.1: a hook that fails at every command must not fill the disk.
+    let line = format!("{} pid={} {msg}", vigil::now_ms(), std::process::id());
+    vigil::logfile::append_line(&paths.log_dir.join("client.log"), &line, 1 << 20);
 }
 
 #[cfg(test)]
