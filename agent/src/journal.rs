@@ -216,16 +216,19 @@ impl Journal {
         Ok(())
     }
 
-    /// Starts a new segment and returns the path of the one just closed, flushed to the disk.
-    pub fn rotate(&mut self) -> Result<PathBuf, JournalError> {
-        let path = segment_path(&self.dir, self.segment);
-        if self.bytes > 0 && !self.sync_each {
-            self.file.sync_data().map_err(io_err(&path))?;
-        }
+    /// Starts a new segment and returns the one just closed: its path, and its file, which the
+    /// caller flushes to the disk (outside any lock: a flush takes milliseconds) before the
+    /// segment's records are committed.
+    pub fn rotate(&mut self) -> Result<(PathBuf, File), JournalError> {
         let mut next = Journal::create(&self.dir, self.segment + 1)?;
         next.sync_each = self.sync_each;
         let old = std::mem::replace(self, next);
-        Ok(segment_path(&old.dir, old.segment))
+        Ok((segment_path(&old.dir, old.segment), old.file))
+    }
+
+    /// Whether every record is flushed as it is appended (then a closed segment needs no flush).
+    pub fn syncs_each(&self) -> bool {
+        self.sync_each
     }
 
     /// Bytes appended to the current segment.
@@ -299,7 +302,7 @@ mod tests {
             let (mut j, replay) = Journal::open(t.path()).unwrap();
             assert!(replay.records.is_empty());
             j.append(&start("a")).unwrap();
-            let closed = j.rotate().unwrap();
+            let (closed, _) = j.rotate().unwrap();
             assert!(closed.exists());
             j.append(&start("b")).unwrap();
             j.append(&Record::End { key: "b".into(), exit_code: 1, duration_ms: Some(3) }).unwrap();

@@ -150,6 +150,8 @@ impl Writer {
         let mut done_segments: Vec<(PathBuf, u64)> = replayed_segments.into_iter().map(|p| (p, replayed)).collect();
         let mut batch: Vec<Record> = Vec::new();
         let mut batch_seq = 0;
+        // Closed segments not yet flushed to the disk (done outside the queue's lock).
+        let mut to_flush: Vec<std::fs::File> = Vec::new();
         let mut backoff = Duration::from_millis(50);
         let mut failures_while_closing = 0;
         loop {
@@ -180,9 +182,13 @@ impl Writer {
                 // While a batch is failing, new records wait in the current segment (which
                 // holds space in reserve for a full disk) rather than in a new one.
                 if batch.is_empty() && !q.pending.is_empty() {
+                    let syncs_each = q.journal.syncs_each();
                     let rotated = match q.journal.rotate() {
-                        Ok(closed) => {
+                        Ok((closed, file)) => {
                             done_segments.push((closed, q.accepted));
+                            if !syncs_each {
+                                to_flush.push(file);
+                            }
                             true
                         }
                         // No new segment (a full disk): the records stay in the current one,
@@ -213,6 +219,13 @@ impl Writer {
                 }
                 std::thread::sleep(backoff);
                 continue;
+            }
+            // Against a power loss: the segment is on the disk before its records are
+            // committed (and its deletion can follow the commit).
+            for f in to_flush.drain(..) {
+                if let Err(e) = f.sync_data() {
+                    tracing::warn!("cannot flush a journal segment: {e}");
+                }
             }
             match store.apply(&batch) {
                 Ok(()) => {
