@@ -6,7 +6,6 @@ mod common;
 
 use common::{bin, have_shell, Env, Shell};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/history").join(name)
@@ -260,12 +259,23 @@ fn uninstall_removes_its_blocks_and_binaries_and_keeps_the_data() {
     env.wait_until(10, "agent gone", || env.agent_pid().is_none());
     assert!(env.path("vigil.db").is_file(), "the data stays");
 
-    // --purge, from a build folder: the data goes, the build stays.
+    // A lone start marker: uninstall names the line and leaves the file as it is.
+    let zshrc = home.path().join(".zshrc");
+    let lone = "setopt x\n# >>> vigil >>>\neval x\nmy own line\n";
+    std::fs::write(&zshrc, lone).unwrap();
+    let out = env.cmd("vigil").args(["uninstall", "--keep-binaries"]).env("HOME", home.path()).env_remove("ZDOTDIR").env_remove("XDG_CONFIG_HOME").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 2"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&zshrc).unwrap(), lone);
+    std::fs::remove_file(&zshrc).unwrap();
+
+    // --purge, from a build folder: vigil's data goes, the build and what is not vigil's stay.
+    std::fs::write(env.path("notes.txt"), "mine").unwrap();
     let out = env.cmd("vigil").args(["uninstall", "--purge"]).env("HOME", home.path()).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("it is a build, not an installation"), "{text}");
     assert!(bin("vigil").is_file());
-    assert!(!env.home().exists(), "{text}");
-    std::thread::sleep(Duration::from_millis(10));
+    assert!(!env.path("vigil.db").exists() && !env.path("logs").exists() && !env.path("journal").exists(), "{text}");
+    assert_eq!(std::fs::read_to_string(env.path("notes.txt")).unwrap(), "mine", "a file vigil did not make is kept");
 }

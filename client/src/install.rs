@@ -40,24 +40,29 @@ pub fn rc_files() -> Vec<(&'static str, PathBuf)> {
     vec![("bash", h.join(".bashrc")), ("zsh", zdot.join(".zshrc")), ("fish", xdg.join("fish/config.fish"))]
 }
 
-/// `text` without the marked block; `None` when there is none.
-pub fn without_block(text: &str) -> Option<String> {
+/// `text` without the marked blocks; `Ok(None)` when there is none. A start marker without
+/// its end line (or a second start before the end) is an error: removing "up to the end" would
+/// drop the rest of the person's file.
+pub fn without_block(text: &str) -> Result<Option<String>, String> {
     if !text.lines().any(|l| l == BEGIN) {
-        return None;
+        return Ok(None);
     }
     let mut out = String::with_capacity(text.len());
-    let mut inside = false;
-    for line in text.split_inclusive('\n') {
+    let mut inside: Option<usize> = None;
+    for (n, line) in text.split_inclusive('\n').enumerate() {
         let bare = line.trim_end_matches('\n');
-        if bare == BEGIN {
-            inside = true;
-        } else if inside && bare == END {
-            inside = false;
-        } else if !inside {
-            out.push_str(line);
+        match inside {
+            Some(start) if bare == BEGIN => return Err(format!("line {}: {BEGIN:?} again before the {END:?} of line {}", n + 1, start + 1)),
+            Some(_) if bare == END => inside = None,
+            Some(_) => {}
+            None if bare == BEGIN => inside = Some(n),
+            None => out.push_str(line),
         }
     }
-    Some(out)
+    match inside {
+        Some(start) => Err(format!("line {}: {BEGIN:?} has no {END:?} line after it", start + 1)),
+        None => Ok(Some(out)),
+    }
 }
 
 /// Removes the block from one rc file, writing it in place (its owner, mode and any link to
@@ -69,9 +74,21 @@ fn remove_block(rc: &Path) -> std::io::Result<bool> {
         Err(e) => return Err(e),
     };
     match without_block(&text) {
-        Some(rest) => std::fs::write(rc, rest).map(|()| true),
-        None => Ok(false),
+        Ok(Some(rest)) => std::fs::write(rc, rest).map(|()| true),
+        Ok(None) => Ok(false),
+        Err(why) => Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{why}; the file was left as it is"))),
     }
+}
+
+/// Every file and folder vigil creates, for `--purge`.
+fn vigil_files(paths: &vigil::paths::Paths) -> Vec<PathBuf> {
+    let mut v = vec![paths.socket.clone(), paths.lock.clone(), paths.journal_dir.clone(), paths.spool.clone(), paths.quarantine.clone(), paths.log_dir.clone(), paths.labels.clone(), paths.config.clone(), paths.data_dir.join("run")];
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut db = paths.db.clone().into_os_string();
+        db.push(suffix);
+        v.push(PathBuf::from(db));
+    }
+    v
 }
 
 /// Whether `exe` lies in a cargo build folder (`.../target/debug/vigil`): a developer's
@@ -128,17 +145,21 @@ pub fn uninstall(mut args: Args) -> Result<ExitCode, UsageError> {
         }
     }
     if purge {
-        let mut folders = vec![paths.data_dir.clone(), paths.config_dir.clone(), paths.runtime_dir.clone()];
-        folders.dedup();
-        for dir in folders {
-            match std::fs::remove_dir_all(&dir) {
-                Ok(()) => println!("  deleted {}", dir.display()),
+        // Only what vigil made: VIGIL_HOME may be a folder that holds other things too.
+        for path in vigil_files(&paths) {
+            let gone = if path.is_dir() && !path.is_symlink() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+            match gone {
+                Ok(()) => println!("  deleted {}", path.display()),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => {
-                    eprintln!("vigil: cannot delete {}: {e}", dir.display());
+                    eprintln!("vigil: cannot delete {}: {e}", path.display());
                     failed = true;
                 }
             }
+        }
+        // The folders themselves, only if nothing else is left in them.
+        for dir in [&paths.runtime_dir, &paths.data_dir, &paths.config_dir] {
+            let _ = std::fs::remove_dir(dir);
         }
         println!("deleted vigil's data, labels and config");
     } else {
@@ -154,10 +175,14 @@ mod tests {
     #[test]
     fn removes_exactly_the_block() {
         let text = format!("alias ll='ls -l'\n{BEGIN}\neval \"$(vigil init bash)\"\n{END}\nexport A=1\n");
-        assert_eq!(without_block(&text).as_deref(), Some("alias ll='ls -l'\nexport A=1\n"));
-        assert_eq!(without_block("no block here\n"), None);
+        assert_eq!(without_block(&text).unwrap().as_deref(), Some("alias ll='ls -l'\nexport A=1\n"));
+        assert_eq!(without_block("no block here\n"), Ok(None));
         // A file without a final newline keeps its last line.
-        assert_eq!(without_block(&format!("{BEGIN}\nx\n{END}\nlast")).as_deref(), Some("last"));
+        assert_eq!(without_block(&format!("{BEGIN}\nx\n{END}\nlast")).unwrap().as_deref(), Some("last"));
+        // A lone start marker: nothing is removed, the line is named.
+        let lone = format!("a\n{BEGIN}\neval x\nmy own line\n");
+        assert!(without_block(&lone).unwrap_err().contains("line 2"));
+        assert!(without_block(&format!("{BEGIN}\n{BEGIN}\n{END}\n")).is_err());
     }
 
     #[test]
