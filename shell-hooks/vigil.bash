@@ -9,11 +9,21 @@
 # The status the person's own prompt sees is left alone: the exit code and PIPESTATUS are
 # read in the DEBUG trap before the first PROMPT_COMMAND command runs, and vigil's precmd
 # runs last and returns the status it found.
+#
+# The command line never goes into an argument of the client: any local user can read
+# /proc/PID/cmdline. It goes through a private file on tmpfs, or a pipe.
+#
+# The person's shell options hold here too: under `set -u` every expansion has a default
+# (`${x-}`, `${a[@]+"${a[@]}"}` for arrays, which bash < 4.4 calls unbound when empty), and
+# under `set -e` no command of the hook may fail where errexit sees it (a failing command in a
+# trap or PROMPT_COMMAND ends the shell): failures are caught with `||` or `if`.
+#
+# No `return` at the top level: this script is eval'd inside the person's rc file, where a
+# `return` would skip the rest of that file. The body sits inside one `if` instead.
 
 # Interactive shells only, once per shell. The guard variable is not exported, so a nested
 # shell loads the hook again and gets a session of its own.
-[[ $- == *i* ]] || return 0
-[[ -z "${__vigil_loaded-}" ]] || return 0
+if [[ $- == *i* && -z "${__vigil_loaded-}" ]]; then
 __vigil_loaded=1
 
 __vigil_bin=__VIGIL_BIN__
@@ -32,30 +42,35 @@ export VIGIL_HOOK="bash: own DEBUG trap and PROMPT_COMMAND"
 # A private in-memory folder (tmpfs) for the current command line. Capturing a builtin's
 # output with $(...) costs a fork; a builtin with a redirection runs in the shell itself. So
 # `history 1` goes to a file there, which the client reads and empties at once. Without such
-# a folder the output is captured with a fork, and passed as an argument.
-__vigil_scratch=$("$__vigil_bin" hook scratch 2>/dev/null)
-[[ -n $__vigil_scratch ]] && __vigil_scratch+="/history.$$"
+# a folder (or with VIGIL_SCRATCH=0) the output goes to the client through a pipe, at the
+# cost of a fork. The client creates the file 0600 in a 0700 folder of ours.
+__vigil_scratch=$("$__vigil_bin" hook scratch --file "history.$$" 2>/dev/null) || __vigil_scratch=
 
 # Hands the newest history entry to `vigil hook start`. $1, if set, is the text the entry must
-# equal to be recorded: history did not take a new entry for this command.
+# equal to be recorded: history did not take a new entry for this command. It follows the
+# entry after a NUL byte, which no shell string can hold. Neither is ever an argument.
 __vigil_start() {
     [[ -x $__vigil_bin ]] || return 0
     __vigil_seq=$((__vigil_seq + 1))
     __vigil_running=1
     __vigil_t0=${EPOCHREALTIME-}
     local -a args=(hook start --shell bash --session "$__vigil_session" --seq "$__vigil_seq" --cwd "$PWD")
-    if [[ -n $__vigil_scratch ]] && HISTTIMEFORMAT='' builtin history 1 >"$__vigil_scratch"; then
-        "$__vigil_bin" "${args[@]}" --history-file "$__vigil_scratch" ${1+--only-if-equals "$1"}
-        return
+    if [[ -n ${1+set} ]]; then args+=(--expected-follows); fi
+    # A group command with a redirection runs in the shell itself: no fork. stderr goes
+    # first, so that a folder gone read-only or missing leaves no message on the terminal.
+    if [[ -n $__vigil_scratch ]] && { HISTTIMEFORMAT='' builtin history 1 && __vigil_expected "$@"; } 2>/dev/null >"$__vigil_scratch"; then
+        "$__vigil_bin" "${args[@]}" --history-file "$__vigil_scratch" || :
+        return 0
     fi
-    local h
-    h=$(HISTTIMEFORMAT='' builtin history 1)
-    if ((${#h} > 100000)); then
-        # Longer than one argv entry may be (128 KiB): hand it over on stdin.
-        printf '%s' "$h" | "$__vigil_bin" "${args[@]}" --history-stdin ${1+--only-if-equals "$1"}
-    else
-        "$__vigil_bin" "${args[@]}" --history-line "$h" ${1+--only-if-equals "$1"}
-    fi
+    # No scratch file: a pipe (its left side is a fork of this shell, builtins only). Not a
+    # here-string: bash writes a long one to a temporary file, on disk.
+    { HISTTIMEFORMAT='' builtin history 1; __vigil_expected "$@"; } | "$__vigil_bin" "${args[@]}" --history-stdin || :
+    return 0
+}
+
+# Writes a NUL and $1, if $1 is set.
+__vigil_expected() {
+    if [[ -n ${1+set} ]]; then printf '\0%s' "$1"; fi
 }
 
 __vigil_end() {
@@ -68,10 +83,11 @@ __vigil_end() {
             dur=(--duration-ms "$(((10#$now - 10#$t0) / 1000))")
         fi
         # No redirection here: with one, bash forks twice for the substitution. The client
-        # writes nothing to stderr on this path.
+        # writes nothing to stderr on this path. A failing client leaves no segment (and,
+        # caught, does not end a shell under set -e).
         if [[ -x $__vigil_bin ]]; then
             VIGIL_PROMPT_SEGMENT=$("$__vigil_bin" hook end --shell bash --session "$__vigil_session" \
-                --seq "$__vigil_seq" --exit "$status" "${dur[@]}")
+                --seq "$__vigil_seq" --exit "$status" ${dur[@]+"${dur[@]}"}) || VIGIL_PROMPT_SEGMENT=
         fi
     else
         VIGIL_PROMPT_SEGMENT=
@@ -79,34 +95,36 @@ __vigil_end() {
     # The literal '${VIGIL_PROMPT_SEGMENT}' goes into PS1, expanded at each prompt.
     # Re-applied each prompt: tools like starship rewrite PS1 at every prompt.
     # shellcheck disable=SC2016
-    if [[ ${VIGIL_PROMPT-1} != 0 && $PS1 != *'${VIGIL_PROMPT_SEGMENT}'* ]]; then
-        PS1='${VIGIL_PROMPT_SEGMENT}'$PS1
+    if [[ ${VIGIL_PROMPT-1} != 0 && ${PS1-} != *'${VIGIL_PROMPT_SEGMENT}'* ]]; then
+        PS1='${VIGIL_PROMPT_SEGMENT}'${PS1-}
     fi
 }
 
 if [[ -n "${bash_preexec_imported-}${__bp_imported-}" ]]; then
     # bash-preexec already owns the DEBUG trap and PROMPT_COMMAND: use its arrays.
     VIGIL_HOOK="bash: bash-preexec's preexec_functions and precmd_functions"
-    __vigil_bp_preexec() { __vigil_start "$1"; }
+    __vigil_bp_preexec() { __vigil_start "${1-}"; }
+    # Returns the status it found, for the functions after it; not under set -e, where a
+    # function returning non-zero at a prompt would end the shell.
     __vigil_bp_precmd() {
         local s=$?
         __vigil_end "$s"
+        if [[ $- == *e* ]]; then return 0; fi
         return "$s"
     }
     preexec_functions+=(__vigil_bp_preexec)
     precmd_functions+=(__vigil_bp_precmd)
-    return 0
-fi
+else
 
 # PROMPT_COMMAND's simple commands, one a line, so that the DEBUG trap can tell them from
 # the person's with a single match. Rebuilt at each prompt: other tools edit PROMPT_COMMAND.
 __vigil_pc_list=$'\n'
 __vigil_pc_indexed=
 __vigil_index_prompt_command() {
-    [[ ${PROMPT_COMMAND[*]} == "$__vigil_pc_indexed" ]] && return 0
-    __vigil_pc_indexed=${PROMPT_COMMAND[*]}
+    [[ ${PROMPT_COMMAND[*]-} != "$__vigil_pc_indexed" ]] || return 0
+    __vigil_pc_indexed=${PROMPT_COMMAND[*]-}
     local entry part list=$'\n'
-    for entry in "${PROMPT_COMMAND[@]}"; do
+    for entry in ${PROMPT_COMMAND[@]+"${PROMPT_COMMAND[@]}"}; do
         entry=${entry//$'\n'/;}
         entry=${entry//&&/;}
         entry=${entry//||/;}
@@ -116,7 +134,7 @@ __vigil_index_prompt_command() {
             if [[ $entry == *\;* ]]; then entry=${entry#*;}; else entry=; fi
             part=${part#"${part%%[![:space:]]*}"}
             part=${part%"${part##*[![:space:]]}"}
-            [[ -n $part ]] && list+=$part$'\n'
+            if [[ -n $part ]]; then list+=$part$'\n'; fi
         done
     done
     __vigil_pc_list=$list
@@ -132,22 +150,22 @@ __vigil_debug() {
     __vigil_alive=1
     # A trap set inside a function fires for the rest of that function: not the person's.
     local depth=${#FUNCNAME[@]}
-    [[ ${FUNCNAME[1]-} == __vigil_debug_chain ]] && depth=$((depth - 1))
+    if [[ ${FUNCNAME[1]-} == __vigil_debug_chain ]]; then depth=$((depth - 1)); fi
     ((depth == 1)) || return 0
     if [[ $__vigil_ready == 1 ]]; then
         # Completion functions and PROMPT_COMMAND (an empty line) are not the person's command.
         if [[ -z ${COMP_LINE-} && -z ${READLINE_LINE-} && $__vigil_pc_list != *$'\n'"$BASH_COMMAND"$'\n'* ]]; then
             __vigil_ready=0
-            if [[ $HISTCMD != "$__vigil_histnum" ]]; then
+            if [[ ${HISTCMD-} != "$__vigil_histnum" ]]; then
                 # A new history entry: the command line, whole.
-                __vigil_histnum=$HISTCMD
+                __vigil_histnum=${HISTCMD-}
                 __vigil_start
             elif [[ -o history ]]; then
                 # No new entry: a repeat under ignoredups, or a command history was told to
                 # drop (ignorespace, HISTIGNORE), which we drop too. A repeat is recorded when
                 # the line is exactly this simple command, or when nothing but ignoredups can
                 # have kept it out.
-                if [[ $HISTCONTROL != *ignorespace* && $HISTCONTROL != *ignoreboth* && -z ${HISTIGNORE-} ]]; then
+                if [[ ${HISTCONTROL-} != *ignorespace* && ${HISTCONTROL-} != *ignoreboth* && -z ${HISTIGNORE-} ]]; then
                     __vigil_start
                 else
                     __vigil_start "$BASH_COMMAND"
@@ -197,15 +215,18 @@ __vigil_precmd() {
 # everything else in order. Called again at each prompt, as other tools append themselves;
 # when it had to move us, another tool was loaded, and it may have wrapped our DEBUG trap too.
 __vigil_install() {
-    local n=${#PROMPT_COMMAND[@]}
-    [[ $n -gt 0 && ${PROMPT_COMMAND[n - 1]} == *"$__vigil_pc_entry" ]] && return 0
+    # Under set -u, ${#PROMPT_COMMAND[@]} is an error when it is unset, and in bash 5.2 when
+    # it is a plain string too: count a copy, which is an array whatever it was.
+    local -a pcs=(${PROMPT_COMMAND[@]+"${PROMPT_COMMAND[@]}"})
+    local n=${#pcs[@]}
+    if [[ $n -gt 0 && ${pcs[n - 1]} == *"$__vigil_pc_entry" ]]; then return 0; fi
     if [[ $(declare -p PROMPT_COMMAND 2>/dev/null) == "declare -a"* ]]; then
         local -a kept=()
         local e
-        for e in "${PROMPT_COMMAND[@]}"; do
+        for e in ${PROMPT_COMMAND[@]+"${PROMPT_COMMAND[@]}"}; do
             [[ $e == "$__vigil_pc_entry" ]] || kept+=("$e")
         done
-        PROMPT_COMMAND=("${kept[@]}" "$__vigil_pc_entry")
+        PROMPT_COMMAND=(${kept[@]+"${kept[@]}"} "$__vigil_pc_entry")
     else
         local pc=${PROMPT_COMMAND-}
         pc=${pc//"$__vigil_pc_entry;"/}
@@ -255,3 +276,5 @@ __vigil_index_prompt_command
 # At top level, where `trap -p` sees a DEBUG trap set before us, and `trap` sets ours for good.
 __vigil_take_trap "$(trap -p DEBUG)"
 [[ -z $__vigil_new_trap ]] || trap -- "$__vigil_new_trap" DEBUG
+fi
+fi

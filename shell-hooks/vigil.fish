@@ -29,14 +29,10 @@ function __vigil_preexec --on-event fish_preexec
     test -x "$__vigil_bin"; or return 0
     set -g __vigil_seq (math "$__vigil_seq + 1")
     set -g __vigil_running 1
-    if test (string length -- "$cmd") -gt 100000
-        # Longer than one argv entry may be (128 KiB): hand it over on stdin.
-        printf '%s' "$cmd" | "$__vigil_bin" hook start --shell fish --session "$__vigil_session" \
-            --seq "$__vigil_seq" --cwd "$PWD" --stdin
-    else
-        "$__vigil_bin" hook start --shell fish --session "$__vigil_session" \
-            --seq "$__vigil_seq" --cwd "$PWD" -- "$cmd"
-    end
+    # On a pipe, never in argv: any local user can read /proc/PID/cmdline. printf is a fish
+    # builtin, which does not fork: the text is in no process's argv.
+    printf '%s' "$cmd" | "$__vigil_bin" hook start --shell fish --session "$__vigil_session" \
+        --seq "$__vigil_seq" --cwd "$PWD" --stdin
 end
 
 function __vigil_postexec --on-event fish_postexec

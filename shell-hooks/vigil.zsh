@@ -3,6 +3,10 @@
 # preexec hands the command line to `vigil hook start`; precmd closes it with `vigil hook end`,
 # whose output is the prompt segment, shown at the left of RPROMPT. $? and $pipestatus are
 # read first and handed back untouched.
+#
+# The command line never goes into an argument of the client: any local user can read
+# /proc/PID/cmdline. It goes on a pipe. The person's options (nounset, errexit) are turned
+# off inside our functions only (localoptions): a failing hook command must not end the shell.
 
 # Interactive shells only, once per shell (the guard is not exported: a nested zsh gets its
 # own session).
@@ -25,6 +29,7 @@ typeset -gx VIGIL_HOOK='zsh: add-zsh-hook preexec and precmd'
 
 __vigil_preexec() {
     emulate -L zsh
+    setopt unset no_err_exit no_err_return
     local cmd=$1
     # A leading space means "do not record this one".
     [[ -z $cmd || $cmd == [[:space:]]* ]] && return 0
@@ -32,14 +37,11 @@ __vigil_preexec() {
     __vigil_seq=$((__vigil_seq + 1))
     __vigil_running=1
     __vigil_t0=$EPOCHREALTIME
-    if (( ${#cmd} > 100000 )); then
-        # Longer than one argv entry may be (128 KiB): hand it over on stdin.
-        print -rn -- "$cmd" | "$__vigil_bin" hook start --shell zsh --session "$__vigil_session" \
-            --seq "$__vigil_seq" --cwd "$PWD" --stdin
-    else
-        "$__vigil_bin" hook start --shell zsh --session "$__vigil_session" \
-            --seq "$__vigil_seq" --cwd "$PWD" -- "$cmd"
-    fi
+    # Not a here-string: zsh writes <<< to a temporary file, on disk. `print` runs in a fork
+    # of this shell, so the text is in no process's argv.
+    print -rn -- "$cmd" | "$__vigil_bin" hook start --shell zsh --session "$__vigil_session" \
+        --seq "$__vigil_seq" --cwd "$PWD" --stdin
+    return 0
 }
 
 __vigil_precmd() {
@@ -48,6 +50,7 @@ __vigil_precmd() {
     local -a ps
     ps=("${pipestatus[@]}")
     emulate -L zsh
+    setopt unset no_err_exit no_err_return
     if (( __vigil_running )); then
         __vigil_running=0
         local -a dur
@@ -57,7 +60,7 @@ __vigil_precmd() {
         fi
         if [[ -x $__vigil_bin ]]; then
             VIGIL_PROMPT_SEGMENT=$("$__vigil_bin" hook end --shell zsh --session "$__vigil_session" \
-                --seq "$__vigil_seq" --exit "$s" "${dur[@]}")
+                --seq "$__vigil_seq" --exit "$s" "${dur[@]}") || VIGIL_PROMPT_SEGMENT=''
         fi
     else
         VIGIL_PROMPT_SEGMENT=''

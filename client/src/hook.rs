@@ -208,16 +208,22 @@ fn deliver(req: &Request, on_reply: impl FnOnce(&Response)) -> ExitCode {
     }
 }
 
-/// `vigil hook scratch`: prints a private folder in memory (tmpfs) where the bash hook may
-/// keep the current command line for a moment, or nothing if there is none. Reading a
-/// builtin's output through a file there costs the shell no fork; the folder is checked like
-/// the socket's (0700, ours, no symlink) and is never on disk.
+/// `vigil hook scratch [--file NAME]`: prints a private folder in memory (tmpfs) where the
+/// bash hook may keep the current command line for a moment, or nothing if there is none.
+/// Reading a builtin's output through a file there costs the shell no fork; the folder is
+/// checked like the socket's (0700, ours, no symlink) and is never on disk. With `--file`, the
+/// file NAME is created there, 0600 (the shell would create it with the person's umask), and
+/// its path printed instead.
 ///
 /// `VIGIL_SCRATCH=0` turns the folder off: the hook then pipes `history 1` to the client's
 /// stdin (one fork more per command), as it does wherever no tmpfs is at hand. For a person
 /// who wants no file at all, and for the tests of that path.
-pub fn scratch(args: Args) -> Result<ExitCode, UsageError> {
+pub fn scratch(mut args: Args) -> Result<ExitCode, UsageError> {
+    let file = args.value(&["--file"])?;
     args.finish()?;
+    if file.as_deref().is_some_and(|f| f.is_empty() || f.contains('/') || f == "." || f == "..") {
+        return Err(UsageError("--file takes a file name, not a path".into()));
+    }
     if std::env::var_os("VIGIL_SCRATCH").is_some_and(|v| v == "0") {
         return Ok(ExitCode::SUCCESS);
     }
@@ -228,12 +234,38 @@ pub fn scratch(args: Args) -> Result<ExitCode, UsageError> {
     ];
     for dir in candidates.into_iter().flatten() {
         let on_tmpfs = dir.parent().is_some_and(is_tmpfs);
-        if on_tmpfs && vigil::paths::ensure_private_dir(&dir).is_ok() {
-            println!("{}", dir.display());
-            break;
+        if !on_tmpfs || vigil::paths::ensure_private_dir(&dir).is_err() {
+            continue;
         }
+        match &file {
+            None => println!("{}", dir.display()),
+            Some(name) => {
+                let path = dir.join(name);
+                if private_file(&path).is_err() {
+                    continue;
+                }
+                println!("{}", path.display());
+            }
+        }
+        break;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Creates `path` empty and 0600, or makes an existing regular file of ours so; never follows
+/// a symlink.
+fn private_file(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+    let f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).custom_flags(libc::O_NOFOLLOW).open(path)?;
+    let meta = f.metadata()?;
+    // SAFETY: geteuid has no preconditions.
+    if !meta.is_file() || meta.uid() != unsafe { libc::geteuid() } {
+        return Err(std::io::Error::other("not a file of ours"));
+    }
+    if meta.permissions().mode() & 0o777 != 0o600 {
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
 }
 
 fn is_tmpfs(dir: &std::path::Path) -> bool {
