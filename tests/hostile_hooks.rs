@@ -1,7 +1,7 @@
 //! End-to-end, as an attacker and as a person with strict shell options would meet the hooks:
 //! the command line never appears in any process's argv (`/proc/PID/cmdline` is readable by
-//! every local user), the hooks survive `set -u` / `set -e` (and zsh's nounset / errexit), and
-//! escape sequences typed into a command cannot drive the terminal through vigil's output.
+//! every local user; zsh and fish here), and the hooks survive `set -u` / `set -e` (and zsh's
+//! nounset / errexit).
 
 mod common;
 
