@@ -39,6 +39,9 @@ pub struct Cmd {
     /// an empty `substituted` of their own (the full commands are in [`Parsed::pipelines`]).
     /// On a line that exhausts the parse's budget the list may be incomplete.
     pub substituted: Vec<Cmd>,
+    /// What a here-document or here-string feeds it on standard input (`sh <<EOF`,
+    /// `bash <<< "..."`), if anything.
+    pub stdin: Option<String>,
 }
 
 impl Cmd {
@@ -54,19 +57,11 @@ impl Cmd {
 
     /// Bytes held by the command itself (its substitutions' copies aside): what a copy costs.
     fn size(&self) -> usize {
-        let words: usize = self
-            .argv
-            .iter()
-            .chain(&self.wrappers)
-            .map(String::len)
-            .sum();
-        let redirects: usize = self
-            .redirects
-            .iter()
-            .map(|(op, t)| op.len() + t.len())
-            .sum();
+        let words: usize = self.argv.iter().chain(&self.wrappers).map(String::len).sum();
+        let redirects: usize = self.redirects.iter().map(|(op, t)| op.len() + t.len()).sum();
+        let stdin = self.stdin.as_ref().map_or(0, String::len);
         // Each string counts for a little too, so that empty words are not free.
-        words + redirects + self.argv.len() + self.wrappers.len() + self.redirects.len() + 1
+        words + redirects + stdin + self.argv.len() + self.wrappers.len() + self.redirects.len() + 1
     }
 
     /// A copy without the copies of its own substitutions (see [`Cmd::substituted`]).
@@ -76,6 +71,7 @@ impl Cmd {
             redirects: self.redirects.clone(),
             wrappers: self.wrappers.clone(),
             substituted: Vec::new(),
+            stdin: self.stdin.clone(),
         }
     }
 }
@@ -146,15 +142,8 @@ struct Cx {
 
 /// Parses a command line.
 pub fn parse(line: &str) -> Parsed {
-    let budget = Budget(
-        line.len()
-            .saturating_mul(WORK_PER_BYTE)
-            .saturating_add(WORK_BASE),
-    );
-    let mut cx = Cx {
-        out: Parsed::default(),
-        budget,
-    };
+    let budget = Budget(line.len().saturating_mul(WORK_PER_BYTE).saturating_add(WORK_BASE));
+    let mut cx = Cx { out: Parsed::default(), budget };
     parse_into(line, 0, &mut cx);
     cx.out
 }
@@ -178,6 +167,12 @@ fn parse_into(line: &str, depth: usize, cx: &mut Cx) {
         if !words.is_empty() {
             let raw = std::mem::take(words);
             if let Some(cmd) = build_cmd(raw, depth, cx) {
+                // `echo "rm -rf /" | sh`: what echo prints is the shell's script.
+                if let Some(prev) = pipeline.last().filter(|p| matches!(p.name(), "echo" | "printf")) {
+                    let fed: Vec<&str> =
+                        prev.args().iter().map(String::as_str).filter(|a| !matches!(*a, "-e" | "-n" | "-E")).collect();
+                    feed(&cmd, &fed.join(" "), depth, cx);
+                }
                 pipeline.push(cmd);
             }
         }
@@ -204,8 +199,8 @@ fn parse_into(line: &str, depth: usize, cx: &mut Cx) {
 enum Tok {
     /// A word, unquoted, with the commands found in its substitutions.
     Word(String, Vec<Cmd>),
-    /// A redirection operator and its target word.
-    Redirect(String, String, Vec<Cmd>),
+    /// A redirection operator and its target word; for a here-document, its body.
+    Redirect(String, String, Vec<Cmd>, Option<String>),
     /// A separator: `;`, `&&`, `||`, `&`, `|`, `|&`, newline, `(`, `)`.
     Op(String),
 }
@@ -229,18 +224,12 @@ fn drop_function_heads(tokens: Vec<Tok>) -> Vec<Tok> {
             i += 1;
         }
     }
-    tokens
-        .into_iter()
-        .zip(keep)
-        .filter_map(|(t, k)| k.then_some(t))
-        .collect()
+    tokens.into_iter().zip(keep).filter_map(|(t, k)| k.then_some(t)).collect()
 }
 
 /// Words that start or continue compound commands rather than name a program.
-const KEYWORDS: &[&str] = &[
-    "if", "then", "else", "elif", "fi", "do", "done", "while", "until", "{", "}", "!", "esac",
-    "in", "[[", "]]",
-];
+const KEYWORDS: &[&str] =
+    &["if", "then", "else", "elif", "fi", "do", "done", "while", "until", "{", "}", "!", "esac", "in", "[[", "]]"];
 
 fn build_cmd(toks: Vec<Tok>, depth: usize, cx: &mut Cx) -> Option<Cmd> {
     let mut cmd = Cmd::default();
@@ -251,7 +240,12 @@ fn build_cmd(toks: Vec<Tok>, depth: usize, cx: &mut Cx) -> Option<Cmd> {
                 words.push(w);
                 cmd.substituted.extend(subs);
             }
-            Tok::Redirect(op, target, subs) => {
+            Tok::Redirect(op, target, subs, body) => {
+                if op == "<<<" {
+                    cmd.stdin = Some(target.clone());
+                } else if body.is_some() {
+                    cmd.stdin = body;
+                }
                 cmd.redirects.push((op, target));
                 cmd.substituted.extend(subs);
             }
@@ -259,10 +253,7 @@ fn build_cmd(toks: Vec<Tok>, depth: usize, cx: &mut Cx) -> Option<Cmd> {
         }
     }
     // Leading keywords and assignments are not the command.
-    let skip = words
-        .iter()
-        .take_while(|w| KEYWORDS.contains(&w.as_str()) || is_assignment(w))
-        .count();
+    let skip = words.iter().take_while(|w| KEYWORDS.contains(&w.as_str()) || is_assignment(w)).count();
     let bare = words.is_empty();
     words.drain(..skip);
     if bare && !cmd.redirects.is_empty() {
@@ -276,6 +267,9 @@ fn build_cmd(toks: Vec<Tok>, depth: usize, cx: &mut Cx) -> Option<Cmd> {
     }
     cmd.argv = words;
     unwrap(&mut cmd, depth, cx);
+    if cmd.name() == "find" {
+        find_exec(&cmd, depth, cx);
+    }
     if cmd.argv.is_empty() {
         return None;
     }
@@ -287,13 +281,8 @@ fn is_assignment(w: &str) -> bool {
         Some((name, _)) => {
             let name = name.strip_suffix('+').unwrap_or(name);
             !name.is_empty()
-                && name
-                    .chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '[' || c == ']')
+                && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '[' || c == ']')
         }
         None => false,
     }
@@ -350,6 +339,10 @@ fn option_takes_value(wrapper: &str, opt: &str) -> bool {
             "--eof",
         ],
         "watch" => &["-n", "--interval", "-d", "-q", "--equexit"],
+        "ssh" => &[
+            "-b", "-c", "-D", "-E", "-e", "-F", "-I", "-i", "-J", "-L", "-l", "-m", "-O", "-o", "-p", "-Q", "-R", "-S",
+            "-W", "-w", "-B",
+        ],
         "exec" => &["-a"],
         "stdbuf" => &["-i", "-o", "-e"],
         "flock" => &["-w", "-E", "-c", "--timeout", "--conflict-exit-code"],
@@ -417,6 +410,12 @@ fn unwrap(cmd: &mut Cmd, depth: usize, cx: &mut Cx) {
             if wrapper == "chroot" && i < argv.len() {
                 i += 1; // the new root
             }
+            if wrapper == "sudo" {
+                // sudo [opts] VAR=value... command: the assignments are the command's environment.
+                while argv.get(i).is_some_and(|a| is_assignment(a)) {
+                    i += 1;
+                }
+            }
             // `sudo -s` / `sudo -i` with no command is an interactive shell.
             start += i;
             cmd.wrappers.push(wrapper.to_string());
@@ -428,11 +427,7 @@ fn unwrap(cmd: &mut Cmd, depth: usize, cx: &mut Cx) {
                 if argv.get(1).is_some_and(|a| a == "-v" || a == "-V") {
                     break;
                 }
-                let i = if argv.get(1).is_some_and(|a| a == "-p") {
-                    2
-                } else {
-                    1
-                };
+                let i = if argv.get(1).is_some_and(|a| a == "-p") { 2 } else { 1 };
                 start += i.min(argv.len());
                 cmd.wrappers.push("command".to_string());
             }
@@ -470,11 +465,7 @@ fn unwrap(cmd: &mut Cmd, depth: usize, cx: &mut Cx) {
                 // replace `env ... -S 'cmd args'`. That moves the words after it: paid for,
                 // so that `env -S env -S ...` cannot be quadratic.
                 let end = (start + i + 2).min(cmd.argv.len());
-                let script = cmd
-                    .argv
-                    .get_mut(end.saturating_sub(1))
-                    .map(std::mem::take)
-                    .unwrap_or_default();
+                let script = cmd.argv.get_mut(end.saturating_sub(1)).map(std::mem::take).unwrap_or_default();
                 if !cx.budget.spend(script.len() + cmd.argv.len() - end + 1) {
                     break;
                 }
@@ -491,6 +482,14 @@ fn unwrap(cmd: &mut Cmd, depth: usize, cx: &mut Cx) {
                 start += (i + 1).min(argv.len()); // and the duration
                 cmd.wrappers.push("timeout".to_string());
             }
+            "runuser" if argv.iter().any(|a| a == "-c" || a == "--command") => {
+                if let Some(pos) = argv.iter().position(|a| a == "-c" || a == "--command") {
+                    if let Some(script) = argv.get(pos + 1) {
+                        parse_into(script, depth + 1, cx);
+                    }
+                }
+                break;
+            }
             "xargs" | "flock" | "runuser" => {
                 let wrapper = if name == "xargs" {
                     "xargs"
@@ -504,10 +503,7 @@ fn unwrap(cmd: &mut Cmd, depth: usize, cx: &mut Cx) {
                     // flock [opts] FILE -c SCRIPT (or -c among the options): the script is a
                     // command line of its own.
                     let is_c = |a: &String| a == "-c" || a == "--command";
-                    let among_options = argv
-                        .get(1..i)
-                        .and_then(|o| o.iter().position(is_c))
-                        .map(|p| p + 1);
+                    let among_options = argv.get(1..i).and_then(|o| o.iter().position(is_c)).map(|p| p + 1);
                     let after_file = Some(i + 1).filter(|&p| argv.get(p).is_some_and(is_c));
                     if let Some(pos) = among_options.or(after_file) {
                         if let Some(script) = argv.get(pos + 1) {
@@ -552,12 +548,48 @@ fn unwrap(cmd: &mut Cmd, depth: usize, cx: &mut Cx) {
             }
             s if SHELLS.contains(&s) => {
                 // bash [opts] -c SCRIPT [name args...]; -c may be bundled (-xc, -ec).
-                let pos = argv
-                    .iter()
-                    .skip(1)
-                    .position(|a| a.starts_with('-') && !a.starts_with("--") && a.contains('c'));
+                let pos =
+                    argv.iter().skip(1).position(|a| a.starts_with('-') && !a.starts_with("--") && a.contains('c'));
                 if let Some(script) = pos.and_then(|p| argv.get(p + 2)) {
                     parse_into(script, depth + 1, cx);
+                } else if let Some(script) = cmd.stdin.as_deref().filter(|_| reads_stdin(argv)) {
+                    // `bash <<< "..."`, `sh <<EOF`: the shell runs what it is fed.
+                    parse_into(script, depth + 1, cx);
+                }
+                break;
+            }
+            "script" => {
+                // script [opts] -c COMMAND [file]; with --help or --version anywhere (getopt
+                // permutes), script prints and runs nothing.
+                if let Some(pos) = argv.iter().position(|a| a == "-c" || a == "--command") {
+                    let asks = |(j, a): (usize, &String)| {
+                        j != pos + 1 && matches!(a.as_str(), "--help" | "-h" | "--version" | "-V")
+                    };
+                    if argv.iter().enumerate().any(asks) {
+                        break;
+                    }
+                    if let Some(script) = argv.get(pos + 1) {
+                        parse_into(script, depth + 1, cx);
+                    }
+                }
+                break;
+            }
+            "ssh" => {
+                // ssh [opts] HOST [COMMAND...]: the remote shell runs the words joined.
+                let i = options_end(argv, "ssh", 1);
+                let remote = argv.get(i + 1..).unwrap_or(&[]);
+                if !remote.is_empty() {
+                    let script = remote.join(" ");
+                    parse_into(&script, depth + 1, cx);
+                }
+                break;
+            }
+            n if crate::code::Lang::of(n).is_some() => {
+                if let Some(lang) = crate::code::Lang::of(n) {
+                    let name = n.to_string();
+                    for code in interpreter_code(argv, cmd.stdin.as_deref()) {
+                        run_code(code, lang, &name, depth, cx);
+                    }
                 }
                 break;
             }
@@ -567,10 +599,132 @@ fn unwrap(cmd: &mut Cmd, depth: usize, cx: &mut Cx) {
     cmd.argv.drain(..start.min(cmd.argv.len()));
 }
 
+/// Parses what a pipe feeds a shell or an interpreter that reads its script from standard
+/// input.
+fn feed(cmd: &Cmd, text: &str, depth: usize, cx: &mut Cx) {
+    let name = cmd.name();
+    if SHELLS.contains(&name) {
+        let has_c = cmd.args().iter().any(|a| a.starts_with('-') && !a.starts_with("--") && a.contains('c'));
+        if !has_c && reads_stdin(&cmd.argv) {
+            parse_into(text, depth + 1, cx);
+        }
+    } else if let Some(lang) = crate::code::Lang::of(name) {
+        if interpreter_code(&cmd.argv, None).is_empty() && interpreter_code(&cmd.argv, Some(text)).len() == 1 {
+            run_code(text, lang, name, depth, cx);
+        }
+    }
+}
+
+/// Whether a shell's arguments leave it reading its script from standard input: no script
+/// file operand before `-s` (`bash`, `sh -s -- args`, `bash -x -`).
+fn reads_stdin(argv: &[String]) -> bool {
+    for a in argv.iter().skip(1) {
+        if a == "-s" || a == "-" || a == "--" {
+            return true;
+        }
+        if !a.starts_with('-') && !a.starts_with('+') {
+            return false;
+        }
+    }
+    true
+}
+
+/// The code an interpreter runs from its arguments (`python3 -c`, `node -e`/`-p`,
+/// `deno eval`, `bun -e`, `perl -e`/`-E` and bundles like `-ne`, `ruby -e`, `php -r`), or
+/// from standard input when no script file is named.
+fn interpreter_code<'a>(argv: &'a [String], stdin: Option<&'a str>) -> Vec<&'a str> {
+    let name = argv.first().map_or("", |n| basename(n));
+    let mut out = Vec::new();
+    let mut script_file = false;
+    let mut args = argv.iter().skip(1).peekable();
+    if name == "deno" || name == "bun" {
+        // deno eval [opts] CODE
+        if args.peek().is_some_and(|a| *a == "eval") {
+            args.next();
+            if let Some(code) = args.find(|a| !a.starts_with('-')) {
+                out.push(code.as_str());
+            }
+            return out;
+        }
+    }
+    while let Some(a) = args.next() {
+        let takes_code = match crate::code::Lang::of(name) {
+            Some(crate::code::Lang::Python) => {
+                a == "-c" || a.len() > 2 && a.starts_with('-') && !a.starts_with("--") && a.ends_with('c')
+            }
+            Some(crate::code::Lang::JavaScript) => {
+                matches!(a.as_str(), "-e" | "--eval" | "-p" | "--print")
+            }
+            Some(crate::code::Lang::Perl) | Some(crate::code::Lang::Ruby) => {
+                a.starts_with('-') && !a.starts_with("--") && (a.ends_with('e') || a.ends_with('E')) && a.len() <= 5
+            }
+            Some(crate::code::Lang::Php) => a == "-r",
+            None => false,
+        };
+        if takes_code {
+            if let Some(code) = args.next() {
+                out.push(code.as_str());
+            }
+            if name.starts_with("python") {
+                return out; // the rest are the script's arguments
+            }
+        } else if let Some(code) = a.strip_prefix("--eval=") {
+            out.push(code);
+        } else if a == "-m" && name.starts_with("python") {
+            return out; // python -m module: the module runs, not a file
+        } else if !a.starts_with('-') {
+            script_file = true;
+            break;
+        }
+    }
+    if out.is_empty() && !script_file {
+        out.extend(stdin);
+    }
+    out
+}
+
+/// Runs what code calls: shell command lines are parsed as scripts, programs with their
+/// arguments become commands of their own (after their wrappers, so that
+/// `subprocess.run(["bash", "-c", "..."])` is followed too). The code's bytes are paid for.
+fn run_code(code: &str, lang: crate::code::Lang, interpreter: &str, depth: usize, cx: &mut Cx) {
+    if depth >= MAX_DEPTH || !cx.budget.spend(code.len()) {
+        return;
+    }
+    for action in crate::code::actions(code, lang) {
+        match action {
+            crate::code::Action::Script(script) => parse_into(&script, depth + 1, cx),
+            crate::code::Action::Argv(argv) => run_argv(argv, interpreter, depth, cx),
+        }
+    }
+}
+
+/// A command given as its words (by code, or by `find -exec`), added as a pipeline of its
+/// own. Its words are paid for.
+fn run_argv(argv: Vec<String>, by: &str, depth: usize, cx: &mut Cx) {
+    let size: usize = argv.iter().map(|w| w.len() + 1).sum();
+    if argv.is_empty() || depth >= MAX_DEPTH || !cx.budget.spend(size) {
+        return;
+    }
+    let mut cmd = Cmd { argv, wrappers: vec![by.to_string()], ..Cmd::default() };
+    unwrap(&mut cmd, depth + 1, cx);
+    if !cmd.argv.is_empty() {
+        cx.out.pipelines.push(vec![cmd]);
+    }
+}
+
+/// The commands `find -exec`, `-execdir`, `-ok` and `-okdir` run, each up to its `;` or `+`.
+fn find_exec(cmd: &Cmd, depth: usize, cx: &mut Cx) {
+    let mut args = cmd.args().iter();
+    while let Some(a) = args.next() {
+        if matches!(a.as_str(), "-exec" | "-execdir" | "-ok" | "-okdir") {
+            let words: Vec<String> = args.by_ref().take_while(|w| *w != ";" && *w != "+").cloned().collect();
+            run_argv(words, "find", depth, cx);
+        }
+    }
+}
+
 /// Operators of more than one character, longest first.
-const OPERATORS: &[&str] = &[
-    "<<<", "<<-", ">>", "<<", "&&", "||", "|&", ";;", "&>>", "&>", ">&", "<&", ">|", "<>",
-];
+const OPERATORS: &[&str] = &["<<<", "<<-", ">>", "<<", "&&", "||", "|&", ";;", "&>>", "&>", ">&", "<&", ">|", "<>"];
 
 /// The text of a word. The tokenizer only ever drops ASCII bytes from the line, so the bytes
 /// are UTF-8; should they not be, the word is still read, lossily, rather than refused.
@@ -593,7 +747,9 @@ fn tokenize(line: &str, depth: usize, cx: &mut Cx) -> Vec<Tok> {
     let mut in_word = false;
     let mut subs: Vec<Cmd> = Vec::new();
     let mut pending_redirect: Option<String> = None;
-    let mut heredocs: Vec<String> = Vec::new();
+    // Delimiters of the here-documents whose bodies start after the next newline, with the
+    // index of their redirection among `toks` (which gets the body).
+    let mut heredocs: Vec<(String, usize)> = Vec::new();
 
     macro_rules! end_word {
         () => {
@@ -603,9 +759,9 @@ fn tokenize(line: &str, depth: usize, cx: &mut Cx) -> Vec<Tok> {
                 match pending_redirect.take() {
                     Some(op) => {
                         if op.starts_with("<<") && op != "<<<" {
-                            heredocs.push(w.clone());
+                            heredocs.push((w.clone(), toks.len()));
                         }
-                        toks.push(Tok::Redirect(op, w, s))
+                        toks.push(Tok::Redirect(op, w, s, None))
                     }
                     None => toks.push(Tok::Word(w, s)),
                 }
@@ -633,17 +789,25 @@ fn tokenize(line: &str, depth: usize, cx: &mut Cx) -> Vec<Tok> {
                 end_word!();
                 toks.push(Tok::Op("\n".into()));
                 i += 1;
-                // Here-document bodies are data: skip to each delimiter line.
-                for delim in std::mem::take(&mut heredocs) {
-                    loop {
+                // Here-document bodies are data to the shell: skip to each delimiter line,
+                // keeping the body for its command (a shell fed one runs it).
+                for (delim, at) in std::mem::take(&mut heredocs) {
+                    let start = i;
+                    let mut end = b.len();
+                    while i < b.len() {
                         let rest = b.get(i..).unwrap_or(&[]);
                         let len = rest.iter().position(|&x| x == b'\n').unwrap_or(rest.len());
                         let body = rest.get(..len).unwrap_or(&[]);
                         let tabs = body.iter().take_while(|&&x| x == b'\t').count();
+                        let line_start = i;
                         i = (i + len + 1).min(b.len());
-                        if body.get(tabs..) == Some(delim.as_bytes()) || i >= b.len() {
+                        if body.get(tabs..) == Some(delim.as_bytes()) {
+                            end = line_start;
                             break;
                         }
+                    }
+                    if let Some(Tok::Redirect(_, _, _, slot)) = toks.get_mut(at) {
+                        *slot = line.get(start..end.max(start)).map(str::to_string);
                     }
                 }
             }
@@ -734,18 +898,15 @@ fn tokenize(line: &str, depth: usize, cx: &mut Cx) -> Vec<Tok> {
             }
             b';' | b'&' | b'|' | b'(' | b')' | b'<' | b'>' => {
                 // A redirection may start with a file descriptor number: 2>, 1>&2.
-                let fd_prefix = if (c == b'<' || c == b'>')
-                    && in_word
-                    && !word.is_empty()
-                    && word.iter().all(u8::is_ascii_digit)
-                {
-                    in_word = false;
-                    subs.clear();
-                    text(std::mem::take(&mut word))
-                } else {
-                    end_word!();
-                    String::new()
-                };
+                let fd_prefix =
+                    if (c == b'<' || c == b'>') && in_word && !word.is_empty() && word.iter().all(u8::is_ascii_digit) {
+                        in_word = false;
+                        subs.clear();
+                        text(std::mem::take(&mut word))
+                    } else {
+                        end_word!();
+                        String::new()
+                    };
                 let rest = b.get(i..).unwrap_or(&[]);
                 let op = OPERATORS
                     .iter()
@@ -838,18 +999,12 @@ mod tests {
     }
 
     fn names(line: &str) -> Vec<String> {
-        parse(line)
-            .commands()
-            .map(|c| c.name().to_string())
-            .collect()
+        parse(line).commands().map(|c| c.name().to_string()).collect()
     }
 
     #[test]
     fn separators_split_commands() {
-        assert_eq!(
-            names("a; b && c || d | e & f\ng"),
-            ["a", "b", "c", "d", "e", "f", "g"]
-        );
+        assert_eq!(names("a; b && c || d | e & f\ng"), ["a", "b", "c", "d", "e", "f", "g"]);
         assert_eq!(parse("a | b | c; d").pipelines.len(), 2);
         assert_eq!(names("(cd /tmp && rm -rf x)"), ["cd", "rm"]);
         assert_eq!(names("{ a; b; }"), ["a", "b"]);
@@ -858,10 +1013,7 @@ mod tests {
     #[test]
     fn quotes_make_data() {
         assert_eq!(argvs("echo \"rm -rf /\""), [vec!["echo", "rm -rf /"]]);
-        assert_eq!(
-            argvs("grep -r \"DROP TABLE\" migrations/"),
-            [vec!["grep", "-r", "DROP TABLE", "migrations/"]]
-        );
+        assert_eq!(argvs("grep -r \"DROP TABLE\" migrations/"), [vec!["grep", "-r", "DROP TABLE", "migrations/"]]);
         assert_eq!(
             argvs("git commit -m 'rm -rf ~; shutdown now'"),
             [vec!["git", "commit", "-m", "rm -rf ~; shutdown now"]]
@@ -889,10 +1041,7 @@ mod tests {
     fn wrappers_are_unwrapped() {
         assert_eq!(argvs("sudo rm -rf /"), [vec!["rm", "-rf", "/"]]);
         assert_eq!(argvs("sudo -u root -E rm -rf /"), [vec!["rm", "-rf", "/"]]);
-        assert_eq!(
-            argvs("doas -u root shutdown now"),
-            [vec!["shutdown", "now"]]
-        );
+        assert_eq!(argvs("doas -u root shutdown now"), [vec!["shutdown", "now"]]);
         assert_eq!(argvs("env FOO=1 BAR=2 rm -rf x"), [vec!["rm", "-rf", "x"]]);
         assert_eq!(argvs("FOO=1 rm -rf x"), [vec!["rm", "-rf", "x"]]);
         assert_eq!(argvs("command rm -rf x"), [vec!["rm", "-rf", "x"]]);
@@ -903,23 +1052,14 @@ mod tests {
         assert_eq!(argvs("time rm x"), [vec!["rm", "x"]]);
         assert_eq!(argvs("timeout 5 rm x"), [vec!["rm", "x"]]);
         assert_eq!(argvs("timeout -s KILL 5s rm x"), [vec!["rm", "x"]]);
-        assert_eq!(
-            argvs("flock -w 5 /tmp/lock -c 'rm -rf x'"),
-            [vec!["rm", "-rf", "x"]]
-        );
+        assert_eq!(argvs("flock -w 5 /tmp/lock -c 'rm -rf x'"), [vec!["rm", "-rf", "x"]]);
         assert_eq!(argvs("flock /tmp/lock rm x"), [vec!["rm", "x"]]);
         assert_eq!(
             argvs("find . -name '*.o' | xargs -0 -n 5 rm -f"),
             [vec!["find", ".", "-name", "*.o"], vec!["rm", "-f"]]
         );
-        assert_eq!(
-            argvs("watch -n 1 'rm -rf /tmp/x'"),
-            [vec!["rm", "-rf", "/tmp/x"]]
-        );
-        assert_eq!(
-            argvs("sudo nice -n 5 env X=1 timeout 3 rm -rf /"),
-            [vec!["rm", "-rf", "/"]]
-        );
+        assert_eq!(argvs("watch -n 1 'rm -rf /tmp/x'"), [vec!["rm", "-rf", "/tmp/x"]]);
+        assert_eq!(argvs("sudo nice -n 5 env X=1 timeout 3 rm -rf /"), [vec!["rm", "-rf", "/"]]);
         let p = parse("sudo -u root rm x");
         assert_eq!(p.commands().next().unwrap().wrappers, ["sudo"]);
         // Looking a name up runs nothing.
@@ -931,10 +1071,7 @@ mod tests {
         // The script's commands run, and so does the shell that runs them.
         assert_eq!(names("bash -c 'rm -rf /'"), ["rm", "bash"]);
         assert_eq!(argvs("bash -c 'rm -rf /'")[0], ["rm", "-rf", "/"]);
-        assert_eq!(
-            argvs("sh -xc \"shutdown -h now\"")[0],
-            ["shutdown", "-h", "now"]
-        );
+        assert_eq!(argvs("sh -xc \"shutdown -h now\"")[0], ["shutdown", "-h", "now"]);
         assert_eq!(names("zsh -c 'a; b'"), ["a", "b", "zsh"]);
         // eval and watch only hand their script on.
         assert_eq!(argvs("eval \"rm -rf $HOME\""), [vec!["rm", "-rf", "$HOME"]]);
@@ -943,27 +1080,57 @@ mod tests {
     }
 
     #[test]
+    fn code_that_other_programs_run_is_parsed() {
+        let has = |line: &str, argv: &[&str]| parse(line).commands().any(|c| c.argv == argv);
+        // Interpreters' code: shell command lines and deleted paths.
+        assert!(has("python3 -c \"import shutil; shutil.rmtree('/')\"", &["rm", "-rf", "/"]));
+        assert!(has("python -c 'import os; os.system(\"rm -rf ~\")'", &["rm", "-rf", "~"]));
+        assert!(has("python3 -c 'import subprocess; subprocess.run([\"bash\", \"-c\", \"reboot\"])'", &["reboot"]));
+        assert!(has("node -e \"require('fs').rmSync('/', {recursive: true})\"", &["rm", "-rf", "/"]));
+        assert!(has("node -e \"require('child_process').execSync('shutdown now')\"", &["shutdown", "now"]));
+        assert!(has("deno eval \"await Deno.remove('/etc', {recursive: true})\"", &["rm", "-rf", "/etc"]));
+        assert!(has("perl -e \"system('rm -rf /')\"", &["rm", "-rf", "/"]));
+        assert!(has("perl -ne 'print `reboot`' x", &["reboot"]));
+        assert!(has("ruby -e \"require 'fileutils'; FileUtils.rm_rf('/')\"", &["rm", "-rf", "/"]));
+        assert!(has("php -r \"system('rm -rf /');\"", &["rm", "-rf", "/"]));
+        assert!(has("python3 - <<EOF\nimport shutil\nshutil.rmtree('/')\nEOF", &["rm", "-rf", "/"]));
+        // A script file's code is not on the line; printing is not running.
+        assert!(!has("python3 app.py -c 'rm -rf /'", &["rm", "-rf", "/"]));
+        assert_eq!(names("python3 -c 'print(\"rm -rf /\")'"), ["python3"]);
+        // Shells fed a script: here-strings, here-documents, pipes from echo.
+        assert!(has("bash <<< \"rm -rf /\"", &["rm", "-rf", "/"]));
+        assert!(has("sh <<EOF\nrm -rf /\nEOF", &["rm", "-rf", "/"]));
+        assert!(has("sudo bash -s <<'END'\nreboot\nEND", &["reboot"]));
+        assert!(has("echo 'rm -rf /' | sh", &["rm", "-rf", "/"]));
+        assert!(!has("bash script.sh <<< 'rm -rf /'", &["rm", "-rf", "/"]));
+        assert!(!has("cat <<< 'rm -rf /'", &["rm", "-rf", "/"]));
+        // Remote commands, find -exec, script -c, runuser -c.
+        assert!(has("ssh -p 2222 -i key.pem admin@host 'rm -rf /var/log'", &["rm", "-rf", "/var/log"]));
+        assert!(has("ssh host sudo reboot", &["reboot"]));
+        assert_eq!(names("ssh host"), ["ssh"]);
+        assert!(has("find / -name x -exec sh -c 'rm -rf /' \\;", &["rm", "-rf", "/"]));
+        assert!(has("find . -exec rm -f {} +", &["rm", "-f", "{}"]));
+        assert!(has("script -q -c 'shutdown now' /dev/null", &["shutdown", "now"]));
+        assert!(!has("script -c 'rm -rf ~/*' /dev/null --help", &["rm", "-rf", "~/*"]));
+        assert!(has("runuser -l bob -c 'rm -rf ~'", &["rm", "-rf", "~"]));
+        // sudo's own VAR=value words are the command's environment, not the command.
+        assert_eq!(names("sudo -E AWS_REGION=eu-west-1 awk 1 x"), ["awk"]);
+        assert!(has("xargs -I{} sh -c 'rm -rf /'", &["rm", "-rf", "/"]));
+    }
+
+    #[test]
     fn redirections_and_heredocs() {
         let p = parse("echo hi > /dev/sda 2>&1");
         let c = p.commands().next().unwrap();
         assert_eq!(c.argv, ["echo", "hi"]);
-        assert_eq!(
-            c.redirects,
-            [
-                (">".to_string(), "/dev/sda".to_string()),
-                ("2>&".to_string(), "1".to_string())
-            ]
-        );
+        assert_eq!(c.redirects, [(">".to_string(), "/dev/sda".to_string()), ("2>&".to_string(), "1".to_string())]);
         assert_eq!(names("cat <<EOF\nrm -rf /\nEOF\nls"), ["cat", "ls"]);
         assert_eq!(argvs("cat <<< 'rm -rf /'"), [vec!["cat"]]);
         let p = parse("> app.log");
         let c = p.commands().next().unwrap();
         assert_eq!(
             (c.argv.clone(), c.redirects.clone()),
-            (
-                vec![":".to_string()],
-                vec![(">".to_string(), "app.log".to_string())]
-            )
+            (vec![":".to_string()], vec![(">".to_string(), "app.log".to_string())])
         );
     }
 
@@ -971,10 +1138,7 @@ mod tests {
     fn compound_commands_and_comments() {
         assert_eq!(names("for f in *.log; do rm \"$f\"; done"), ["rm"]);
         assert_eq!(names("if true; then reboot; fi"), ["true", "reboot"]);
-        assert_eq!(
-            names("while read l; do echo $l; done < f"),
-            ["read", "echo"]
-        );
+        assert_eq!(names("while read l; do echo $l; done < f"), ["read", "echo"]);
         assert_eq!(names("ls # rm -rf /"), ["ls"]);
         assert_eq!(names("f() { rm -rf x; }"), ["rm"]);
     }
