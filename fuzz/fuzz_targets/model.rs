@@ -1,0 +1,7 @@
+//! Fuzz target `model`: see `checks::model`.
+#![no_main]
+
+#[path = "../checks.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::model(data));
