@@ -1,106 +1,156 @@
-//! A small argument reader: the hooks exec `vigil` twice per command, so it parses by hand
-//! rather than pay for a full parser's start-up.
+//! The command line of one subcommand, read with `lexopt` (no start-up cost, pedantic about
+//! values): an option that takes a value never swallows the next option (`--file --json` is
+//! an error naming `--file`), and an unknown option is named, never ignored.
 
-use std::collections::VecDeque;
+use std::ffi::OsString;
 
-/// Arguments not yet consumed.
-pub struct Args {
-    rest: VecDeque<String>,
-    /// Everything after a literal `--`.
-    pub trailing: Vec<String>,
+/// One argument: an option as typed (`--json`, `-n`) or a positional value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arg {
+    /// An option, spelled with its dashes: `--json`, `-n`.
+    Opt(String),
+    /// A positional argument.
+    Value(String),
 }
 
-/// A usage mistake, shown with the command's help.
+/// The arguments of one subcommand, not yet consumed.
+pub struct Args {
+    parser: lexopt::Parser,
+    /// A literal `--` was reached: the rest are taken with [`Args::trailing`].
+    at_dashdash: bool,
+}
+
+/// A usage mistake: one line, shown with the command's name.
 #[derive(Debug)]
 pub struct UsageError(pub String);
 
+fn lossy(v: OsString) -> String {
+    // Lossy: a command line may hold bytes that are not UTF-8.
+    v.to_string_lossy().into_owned()
+}
+
+fn from_lexopt(e: lexopt::Error) -> UsageError {
+    UsageError(match e {
+        lexopt::Error::MissingValue { option: Some(o) } => format!("{o} needs a value"),
+        lexopt::Error::UnexpectedValue { option, .. } => format!("{option} takes no value"),
+        other => other.to_string(),
+    })
+}
+
+/// Whether `v` looks like an option rather than a value (`-` alone is a value: stdin/stdout).
+fn looks_like_option(v: &str) -> bool {
+    v.len() > 1 && v.starts_with('-')
+}
+
 impl Args {
-    /// Splits `args` at the first `--`.
+    /// The arguments after the subcommand's name.
     pub fn new(args: impl IntoIterator<Item = String>) -> Args {
-        let mut rest = VecDeque::new();
-        let mut trailing = Vec::new();
-        let mut after = false;
-        for a in args {
-            if after {
-                trailing.push(a);
-            } else if a == "--" {
-                after = true;
-            } else {
-                rest.push_back(a);
+        Args { parser: lexopt::Parser::from_args(args), at_dashdash: false }
+    }
+
+    /// The next option or positional value; `None` at the end or at a literal `--`.
+    pub fn next(&mut self) -> Result<Option<Arg>, UsageError> {
+        if self.at_dashdash {
+            return Ok(None);
+        }
+        // lexopt swallows `--` itself; the hooks and `score` need to know where it was.
+        if let Some(raw) = self.parser.try_raw_args() {
+            if raw.peek().is_some_and(|a| a == "--") {
+                let mut raw = raw;
+                raw.next();
+                self.at_dashdash = true;
+                return Ok(None);
             }
         }
-        Args { rest, trailing }
+        Ok(match self.parser.next().map_err(from_lexopt)? {
+            None => None,
+            Some(lexopt::Arg::Long(l)) => Some(Arg::Opt(format!("--{l}"))),
+            Some(lexopt::Arg::Short(c)) => Some(Arg::Opt(format!("-{c}"))),
+            Some(lexopt::Arg::Value(v)) => Some(Arg::Value(lossy(v))),
+        })
     }
 
-    /// Takes the next positional argument (one not starting with `-`), if it comes next.
-    pub fn positional(&mut self) -> Option<String> {
-        match self.rest.front() {
-            Some(a) if !a.starts_with('-') || a == "-" => self.rest.pop_front(),
-            _ => None,
+    /// The value of the option `opt` just returned by [`Args::next`]: `--opt VALUE`,
+    /// `--opt=VALUE` or `-oVALUE`. A following option is not a value (write `--opt=-x` for
+    /// a value that starts with a dash).
+    pub fn value(&mut self, opt: &str) -> Result<String, UsageError> {
+        if let Some(v) = self.parser.optional_value() {
+            return Ok(lossy(v));
+        }
+        let mut raw = self.parser.raw_args().map_err(from_lexopt)?;
+        match raw.peek().map(|v| v.to_string_lossy().into_owned()) {
+            None => Err(UsageError(format!("{opt} needs a value"))),
+            Some(v) if looks_like_option(&v) && v.parse::<f64>().is_err() => Err(UsageError(format!(
+                "{opt} needs a value (found the option {v}; write {opt}={v} if that is the value)"
+            ))),
+            Some(_) => Ok(raw.next().map(lossy).unwrap_or_default()),
         }
     }
 
-    /// Takes a boolean flag given under any of `names`.
-    pub fn flag(&mut self, names: &[&str]) -> bool {
-        let before = self.rest.len();
-        self.rest.retain(|a| !names.contains(&a.as_str()));
-        self.rest.len() != before
+    /// The value of `opt` whatever it looks like, a leading dash included: for values that are
+    /// texts of commands (`--only-if-equals -x`).
+    pub fn any_value(&mut self, _opt: &str) -> Result<String, UsageError> {
+        self.parser.value().map(lossy).map_err(from_lexopt)
     }
 
-    /// Takes `--name VALUE` or `--name=VALUE`.
-    pub fn value(&mut self, names: &[&str]) -> Result<Option<String>, UsageError> {
-        let mut found = None;
-        let mut i = 0;
-        while i < self.rest.len() {
-            let a = &self.rest[i];
-            if names.contains(&a.as_str()) {
-                if i + 1 >= self.rest.len() {
-                    return Err(UsageError(format!("{a} needs a value")));
-                }
-                self.rest.remove(i);
-                found = self.rest.remove(i);
-                continue;
-            }
-            if let Some((n, v)) = a.split_once('=') {
-                if names.contains(&n) {
-                    found = Some(v.to_string());
-                    self.rest.remove(i);
-                    continue;
-                }
-            }
-            i += 1;
+    /// The value of `opt` as a number.
+    pub fn number<T: std::str::FromStr>(&mut self, opt: &str) -> Result<T, UsageError> {
+        let v = self.value(opt)?;
+        v.parse().map_err(|_| UsageError(format!("{opt}: {v:?} is not a number")))
+    }
+
+    /// Everything left, verbatim, `--` included: the words of a command given on the command
+    /// line after its first word (`vigil label safe rm -rf ./tmp`).
+    pub fn rest(&mut self) -> Vec<String> {
+        if self.at_dashdash {
+            return self.trailing();
         }
-        Ok(found)
-    }
-
-    /// Takes a value that must be present.
-    pub fn required(&mut self, names: &[&str]) -> Result<String, UsageError> {
-        self.value(names)?.ok_or_else(|| UsageError(format!("{} is required", names[0])))
-    }
-
-    /// Takes a numeric value.
-    pub fn number<T: std::str::FromStr>(&mut self, names: &[&str]) -> Result<Option<T>, UsageError> {
-        match self.value(names)? {
-            None => Ok(None),
-            Some(v) => v.parse().map(Some).map_err(|_| UsageError(format!("{}: {v:?} is not a number", names[0]))),
+        match self.parser.raw_args() {
+            Ok(raw) => raw.map(lossy).collect(),
+            Err(_) => Vec::new(),
         }
     }
 
-    /// Everything not consumed yet, options included, then what followed `--`: the words of a
-    /// command given on the command line (`vigil label safe rm -rf ./tmp`).
-    pub fn remaining(self) -> Vec<String> {
-        let mut out: Vec<String> = self.rest.into_iter().collect();
-        out.extend(self.trailing);
-        out
-    }
-
-    /// Fails if anything was left unconsumed.
-    pub fn finish(self) -> Result<Vec<String>, UsageError> {
-        match self.rest.front() {
-            Some(a) => Err(UsageError(format!("unexpected argument {a:?}"))),
-            None => Ok(self.trailing),
+    /// What followed a literal `--` (empty if [`Args::next`] has not reached one).
+    pub fn trailing(&mut self) -> Vec<String> {
+        if !self.at_dashdash {
+            return Vec::new();
+        }
+        match self.parser.raw_args() {
+            Ok(raw) => raw.map(lossy).collect(),
+            Err(_) => Vec::new(),
         }
     }
+
+    /// Fails if any argument is left (for commands that take none after their options).
+    pub fn finish(mut self) -> Result<(), UsageError> {
+        match self.next()? {
+            Some(a) => Err(unknown_arg(a)),
+            None if !self.trailing().is_empty() => Err(UsageError("unexpected arguments after --".into())),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The error for an argument the command does not take.
+pub fn unknown_arg(arg: Arg) -> UsageError {
+    match arg {
+        Arg::Opt(o) => UsageError(format!("unknown option {o}")),
+        Arg::Value(v) => UsageError(format!("unexpected argument {v:?}")),
+    }
+}
+
+/// Reads the options of a command that takes only `--json`.
+pub fn json_only(mut args: Args) -> Result<bool, UsageError> {
+    let mut json = false;
+    while let Some(arg) = args.next()? {
+        match arg {
+            Arg::Opt(o) if o == "--json" => json = true,
+            other => return Err(unknown_arg(other)),
+        }
+    }
+    args.finish()?;
+    Ok(json)
 }
 
 #[cfg(test)]
@@ -111,30 +161,62 @@ mod tests {
         Args::new(v.iter().map(|s| s.to_string()))
     }
 
-    #[test]
-    fn values_flags_and_trailing() {
-        let mut a = args(&["--shell", "bash", "--json", "--exit=3", "--", "rm", "--shell", "x"]);
-        assert_eq!(a.value(&["--shell"]).unwrap().as_deref(), Some("bash"));
-        assert!(a.flag(&["--json"]));
-        assert_eq!(a.number::<i32>(&["--exit"]).unwrap(), Some(3));
-        assert_eq!(a.finish().unwrap(), vec!["rm", "--shell", "x"]);
+    fn opt(s: &str) -> Option<Arg> {
+        Some(Arg::Opt(s.into()))
     }
 
     #[test]
-    fn remaining_keeps_options_of_the_command() {
+    fn values_flags_and_trailing() {
+        let mut a = args(&["--shell", "bash", "--json", "--exit=3", "-n5", "--", "rm", "--shell", "x"]);
+        assert_eq!(a.next().unwrap(), opt("--shell"));
+        assert_eq!(a.value("--shell").unwrap(), "bash");
+        assert_eq!(a.next().unwrap(), opt("--json"));
+        assert_eq!(a.next().unwrap(), opt("--exit"));
+        assert_eq!(a.number::<i32>("--exit").unwrap(), 3);
+        assert_eq!(a.next().unwrap(), opt("-n"));
+        assert_eq!(a.number::<u32>("-n").unwrap(), 5);
+        assert_eq!(a.next().unwrap(), None);
+        assert_eq!(a.trailing(), vec!["rm", "--shell", "x"]);
+    }
+
+    #[test]
+    fn an_option_is_never_taken_as_the_value_of_another() {
+        let mut a = args(&["--file", "--json"]);
+        assert_eq!(a.next().unwrap(), opt("--file"));
+        let e = a.value("--file").unwrap_err().0;
+        assert!(e.starts_with("--file needs a value") && e.contains("--json"), "{e}");
+        let mut a = args(&["--file=--json"]);
+        a.next().unwrap();
+        assert_eq!(a.value("--file").unwrap(), "--json", "the = form takes anything");
+        let mut a = args(&["--exit", "-1", "--csv", "-"]);
+        a.next().unwrap();
+        assert_eq!(a.number::<i32>("--exit").unwrap(), -1, "a negative number is a value");
+        a.next().unwrap();
+        assert_eq!(a.value("--csv").unwrap(), "-", "- alone is a value");
+        let mut a = args(&["--file"]);
+        a.next().unwrap();
+        assert_eq!(a.value("--file").unwrap_err().0, "--file needs a value");
+    }
+
+    #[test]
+    fn rest_keeps_options_of_the_command() {
         let mut a = args(&["safe", "rm", "-rf", "~"]);
-        assert_eq!(a.positional().as_deref(), Some("safe"));
-        assert_eq!(a.remaining(), vec!["rm", "-rf", "~"]);
-        let mut a = args(&["--json", "git", "push", "-f"]);
-        assert!(a.flag(&["--json"]));
-        assert_eq!(a.remaining(), vec!["git", "push", "-f"]);
+        assert_eq!(a.next().unwrap(), Some(Arg::Value("safe".into())));
+        assert_eq!(a.rest(), vec!["rm", "-rf", "~"]);
+        let mut a = args(&["--json", "git", "push", "-f", "--", "x"]);
+        assert_eq!(a.next().unwrap(), opt("--json"));
+        assert_eq!(a.next().unwrap(), Some(Arg::Value("git".into())));
+        assert_eq!(a.rest(), vec!["push", "-f", "--", "x"]);
     }
 
     #[test]
     fn mistakes_are_reported() {
-        assert!(args(&["--shell"]).value(&["--shell"]).is_err());
-        assert!(args(&["--exit", "x"]).number::<i32>(&["--exit"]).is_err());
-        assert!(args(&["--nope"]).finish().is_err());
-        assert!(args(&[]).required(&["--session"]).is_err());
+        let mut a = args(&["--exit", "x"]);
+        a.next().unwrap();
+        assert!(a.number::<i32>("--exit").unwrap_err().0.contains("not a number"));
+        assert_eq!(args(&["--nope"]).finish().unwrap_err().0, "unknown option --nope");
+        assert_eq!(json_only(args(&["--json=1"])).unwrap_err().0, "--json takes no value");
+        assert!(json_only(args(&["--json"])).unwrap());
+        assert!(json_only(args(&["x"])).is_err());
     }
 }

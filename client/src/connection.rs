@@ -3,9 +3,8 @@
 
 use crate::paths::{check_private_dir, PathError, Paths};
 use crate::protocol::{self, AgentInfo, ErrorReply, FrameError, Request, Response, PROTOCOL_VERSION};
-use interprocess::local_socket::{prelude::*, ConnectOptions, GenericFilePath, Stream};
-use interprocess::ConnectWaitMode;
 use std::io::{ErrorKind, Write};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -45,7 +44,9 @@ impl From<FrameError> for ClientError {
     fn from(e: FrameError) -> Self {
         match e {
             FrameError::Version { theirs } => ClientError::ProtocolMismatch { agent: theirs },
-            FrameError::Io(io) if matches!(io.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => ClientError::Timeout,
+            FrameError::Io(io) if matches!(io.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                ClientError::Timeout
+            }
             other => ClientError::Frame(other),
         }
     }
@@ -53,7 +54,7 @@ impl From<FrameError> for ClientError {
 
 /// One connection to the agent.
 pub struct Connection {
-    stream: Stream,
+    stream: UnixStream,
 }
 
 impl Connection {
@@ -68,15 +69,10 @@ impl Connection {
             PathError::Io { source, .. } if source.kind() == ErrorKind::NotFound => ClientError::NotRunning(source),
             other => ClientError::Path(other),
         })?;
-        let name = paths.socket.as_path().to_fs_name::<GenericFilePath>().map_err(ClientError::NotRunning)?;
-        let stream = ConnectOptions::new()
-            .name(name)
-            .wait_mode(ConnectWaitMode::Timeout(timeout))
-            .connect_sync()
-            .map_err(|e| match e.kind() {
-                ErrorKind::WouldBlock | ErrorKind::TimedOut => ClientError::Timeout,
-                _ => ClientError::NotRunning(e),
-            })?;
+        let stream = connect_within(&paths.socket, timeout).map_err(|e| match e.kind() {
+            ErrorKind::WouldBlock | ErrorKind::TimedOut => ClientError::Timeout,
+            _ => ClientError::NotRunning(e),
+        })?;
         let conn = Connection { stream };
         conn.set_timeout(Some(timeout))?;
         Ok(conn)
@@ -85,8 +81,10 @@ impl Connection {
     /// Sets the read and write deadline (`None`: wait for ever, for long requests like training).
     pub fn set_timeout(&self, timeout: Option<Duration>) -> Result<(), ClientError> {
         let io = |e| ClientError::Frame(FrameError::Io(e));
-        self.stream.set_recv_timeout(timeout).map_err(io)?;
-        self.stream.set_send_timeout(timeout).map_err(io)?;
+        // std refuses a zero duration; a zero deadline means "do not wait" to us.
+        let timeout = timeout.map(|t| t.max(Duration::from_millis(1)));
+        self.stream.set_read_timeout(timeout).map_err(io)?;
+        self.stream.set_write_timeout(timeout).map_err(io)?;
         Ok(())
     }
 
@@ -109,6 +107,18 @@ impl Connection {
     }
 }
 
+/// Connects to the Unix socket at `path`, waiting at most `timeout` for the agent to accept.
+/// A Unix socket's connect waits only when the listener's backlog is full (an agent that is
+/// frozen or swamped), and Linux bounds that wait by the socket's send timeout: so the
+/// timeout is set before connecting, which std's `UnixStream::connect` cannot do.
+fn connect_within(path: &Path, timeout: Duration) -> std::io::Result<UnixStream> {
+    use rustix::net::{sockopt, AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
+    let fd = rustix::net::socket_with(AddressFamily::UNIX, SocketType::STREAM, SocketFlags::CLOEXEC, None)?;
+    sockopt::set_socket_timeout(&fd, sockopt::Timeout::Send, Some(timeout.max(Duration::from_millis(1))))?;
+    rustix::net::connect(&fd, &SocketAddrUnix::new(path)?)?;
+    Ok(UnixStream::from(fd))
+}
+
 /// Finds the `vigild` binary: `$VIGIL_AGENT_BIN`, else beside this executable, else on `PATH`.
 pub fn agent_binary() -> PathBuf {
     if let Some(p) = std::env::var_os("VIGIL_AGENT_BIN").filter(|v| !v.is_empty()) {
@@ -127,15 +137,12 @@ pub fn agent_binary() -> PathBuf {
 /// file for its last words) and returns at once. Another agent already holding the lock makes
 /// the new one exit quietly, so racing hooks may all call this.
 pub fn spawn_agent(paths: &Paths, wait_for_lock: bool) -> Result<u32, ClientError> {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    use std::os::unix::fs::DirBuilderExt;
     use std::os::unix::process::CommandExt;
     crate::paths::ensure_private_dir(&paths.data_dir)?;
     let _ = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&paths.log_dir);
-    let stderr = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(paths.log_dir.join("vigild.stderr"))
+    // The agent's last words (a panic's line, a start-up error): bounded like the other logs.
+    let stderr = crate::logfile::open_rotated(&paths.log_dir.join("vigild.stderr"), 1 << 20)
         .map(std::process::Stdio::from)
         .unwrap_or_else(|_| std::process::Stdio::null());
     let mut cmd = std::process::Command::new(agent_binary());
@@ -147,10 +154,12 @@ pub fn spawn_agent(paths: &Paths, wait_for_lock: bool) -> Result<u32, ClientErro
     // In `/`: an agent must not keep the folder of the shell that started it busy (a mount
     // that cannot be unmounted).
     cmd.current_dir("/");
-    // SAFETY: setsid and close_range are async-signal-safe and touch no memory of the parent.
+    // SAFETY: the closure runs between fork and exec, so it may only make async-signal-safe
+    // system calls: setsid, close_range and fcntl are, and touch no memory of the parent.
+    // close_range has no wrapper in rustix, hence libc here.
     unsafe {
         cmd.pre_exec(|| {
-            libc::setsid();
+            let _ = rustix::process::setsid();
             // Descriptors the shell left open without close-on-exec (bash's 255, a terminal,
             // a file a script holds) stay the shell's: the agent gets only 0, 1 and 2. Marked
             // close-on-exec rather than closed, so that std's own exec-error pipe still works.
@@ -170,18 +179,20 @@ pub fn spawn_agent(paths: &Paths, wait_for_lock: bool) -> Result<u32, ClientErro
 /// The pid written in the agent's lock file, if an agent holds the lock now. A pid left in
 /// a stale file may belong to any process by now: it is never returned, so never signalled.
 pub fn running_agent_pid(paths: &Paths) -> Option<u32> {
-    use std::os::fd::AsRawFd;
     use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(&paths.lock).ok()?;
-    // SAFETY: flock on a descriptor we own. A shared lock is refused while the agent holds
-    // its exclusive one; taking it means no agent runs (closing the file releases it).
-    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } == 0 {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(&paths.lock)
+        .ok()?;
+    // A shared lock is refused while the agent holds its exclusive one; taking it means no
+    // agent runs (closing the file releases it).
+    if file.try_lock_shared().is_ok() {
         return None;
     }
     let text = std::fs::read_to_string(&paths.lock).ok()?;
-    let pid: i32 = text.trim().parse().ok()?;
-    // SAFETY: signal 0 only checks that the process exists.
-    (pid > 0 && unsafe { libc::kill(pid, 0) } == 0).then_some(pid as u32)
+    let pid = rustix::process::Pid::from_raw(text.trim().parse().ok()?)?;
+    rustix::process::test_kill_process(pid).is_ok().then_some(pid.as_raw_nonzero().get() as u32)
 }
 
 /// Waits until the agent answers a ping, up to `deadline`.
@@ -201,13 +212,13 @@ pub fn wait_until_up(paths: &Paths, deadline: Duration) -> Result<AgentInfo, Cli
 /// Sends SIGTERM to the agent named in the lock file and waits up to `deadline` for it to
 /// exit. Returns whether an agent was stopped.
 pub fn terminate_agent(paths: &Paths, deadline: Duration) -> bool {
-    let Some(pid) = running_agent_pid(paths) else { return false };
-    // SAFETY: sending a signal has no memory-safety preconditions.
-    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+    let Some(pid) = running_agent_pid(paths).and_then(|p| rustix::process::Pid::from_raw(p as i32)) else {
+        return false;
+    };
+    let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
     let until = Instant::now() + deadline;
     while Instant::now() < until {
-        // SAFETY: as above; signal 0 only probes.
-        if unsafe { libc::kill(pid as i32, 0) } != 0 {
+        if rustix::process::test_kill_process(pid).is_err() {
             return true;
         }
         std::thread::sleep(Duration::from_millis(10));

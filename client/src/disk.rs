@@ -120,7 +120,9 @@ pub fn decode_all<T: Format>(bytes: &[u8]) -> Decoded<T> {
                     continue;
                 }
                 Some(_) => out.problems.push(format!("record at byte {pos}: checksum mismatch")),
-                None if len > MAX_RECORD_LEN => out.problems.push(format!("record at byte {pos}: length {len} over the limit")),
+                None if len > MAX_RECORD_LEN => {
+                    out.problems.push(format!("record at byte {pos}: length {len} over the limit"))
+                }
                 None => {}
             }
             // A bad or cut record: go on at the next mark, if there is one.
@@ -339,7 +341,7 @@ mod tests {
                 x ^= x << 17;
                 buf.push((x >> 24) as u8);
             }
-            if x % 3 == 0 {
+            if x.is_multiple_of(3) {
                 buf.extend_from_slice(&rec("tail"));
             }
             let _ = decode_all::<Note>(&buf);

@@ -23,31 +23,18 @@ struct Raw {
 
 /// Where `shell` keeps its history by default, for a person whose home is `home`.
 /// `zdotdir` and `xdg_data` are `$ZDOTDIR` and `$XDG_DATA_HOME`.
-pub fn default_file(
-    shell: &str,
-    home: &Path,
-    zdotdir: Option<&Path>,
-    xdg_data: Option<&Path>,
-) -> Option<PathBuf> {
+pub fn default_file(shell: &str, home: &Path, zdotdir: Option<&Path>, xdg_data: Option<&Path>) -> Option<PathBuf> {
     match shell {
         "bash" => Some(home.join(".bash_history")),
         "zsh" => {
             let dir = zdotdir.unwrap_or(home);
             let first = dir.join(".zsh_history");
             let others = [dir.join(".histfile"), home.join(".zsh_history")];
-            Some(
-                std::iter::once(first.clone())
-                    .chain(others)
-                    .find(|p| p.is_file())
-                    .unwrap_or(first),
-            )
+            Some(std::iter::once(first.clone()).chain(others).find(|p| p.is_file()).unwrap_or(first))
         }
-        "fish" => Some(
-            xdg_data
-                .map(Path::to_path_buf)
-                .unwrap_or_else(|| home.join(".local/share"))
-                .join("fish/fish_history"),
-        ),
+        "fish" => {
+            Some(xdg_data.map(Path::to_path_buf).unwrap_or_else(|| home.join(".local/share")).join("fish/fish_history"))
+        }
         _ => None,
     }
 }
@@ -89,11 +76,7 @@ fn number(raw: Vec<Raw>, mtime_ms: i64) -> Vec<HistoryEntry> {
 
 fn push(out: &mut Vec<Raw>, command: String, at: Option<i64>, duration_ms: Option<i64>) {
     if !command.trim().is_empty() {
-        out.push(Raw {
-            command,
-            at,
-            duration_ms,
-        });
+        out.push(Raw { command, at, duration_ms });
     }
 }
 
@@ -172,8 +155,7 @@ fn parse_zsh(bytes: &[u8]) -> Vec<Raw> {
             pending = Some(keep);
             continue;
         }
-        let (command, at, duration_ms) =
-            zsh_extended(&whole).unwrap_or((whole.as_str(), None, None));
+        let (command, at, duration_ms) = zsh_extended(&whole).unwrap_or((whole.as_str(), None, None));
         push(&mut out, command.to_string(), at, duration_ms);
     }
     if let Some(rest) = pending {
@@ -251,28 +233,19 @@ mod tests {
     fn bash_without_timestamps_keeps_order_and_counts_repeats() {
         let v = parse("bash", b"ls\ncd /tmp\n\nls\n", 10_000);
         assert_eq!(commands(&v), ["ls", "cd /tmp", "ls"]);
-        assert_eq!(
-            v.iter().map(|e| e.occurrence).collect::<Vec<_>>(),
-            [1, 1, 2]
-        );
-        assert_eq!(
-            v.iter().map(|e| e.started_at).collect::<Vec<_>>(),
-            [9_997, 9_998, 9_999]
-        );
+        assert_eq!(v.iter().map(|e| e.occurrence).collect::<Vec<_>>(), [1, 1, 2]);
+        assert_eq!(v.iter().map(|e| e.started_at).collect::<Vec<_>>(), [9_997, 9_998, 9_999]);
         assert!(v.iter().all(|e| !e.timed));
     }
 
     #[test]
     fn bash_with_timestamps_and_a_multi_line_command() {
-        let v = parse("bash", b"old line\n#1700000000\nls -la\n#1700000005\nfor i in 1 2; do\necho $i\ndone\n#not a stamp\n", 0);
-        assert_eq!(
-            commands(&v),
-            [
-                "old line",
-                "ls -la",
-                "for i in 1 2; do\necho $i\ndone\n#not a stamp"
-            ]
+        let v = parse(
+            "bash",
+            b"old line\n#1700000000\nls -la\n#1700000005\nfor i in 1 2; do\necho $i\ndone\n#not a stamp\n",
+            0,
         );
+        assert_eq!(commands(&v), ["old line", "ls -la", "for i in 1 2; do\necho $i\ndone\n#not a stamp"]);
         // A command typed as `#42` is a command, not a time.
         let typed = parse("bash", b"ls\n#42\npwd\n", 0);
         assert_eq!(commands(&typed), ["ls", "#42", "pwd"]);
@@ -287,10 +260,7 @@ mod tests {
         bytes.extend([0xe2, 0x83, 0xa2, 0xac]);
         bytes.extend(b"\n: 1700000020:1;printf 'a\\\nb'\nplain command\n");
         let v = parse("zsh", &bytes, 0);
-        assert_eq!(
-            commands(&v),
-            ["make test", "echo €", "printf 'a\nb'", "plain command"]
-        );
+        assert_eq!(commands(&v), ["make test", "echo €", "printf 'a\nb'", "plain command"]);
         assert_eq!(v[0].duration_ms, Some(3000));
         assert_eq!(v[2].started_at, 1_700_000_020_000);
         assert!(!v[3].timed);
@@ -314,10 +284,7 @@ mod tests {
     #[test]
     fn timed_occurrences_count_within_the_same_second() {
         let v = parse("zsh", b": 5:0;ls\n: 5:0;ls\n: 6:0;ls\n", 0);
-        assert_eq!(
-            v.iter().map(|e| e.occurrence).collect::<Vec<_>>(),
-            [1, 2, 1]
-        );
+        assert_eq!(v.iter().map(|e| e.occurrence).collect::<Vec<_>>(), [1, 2, 1]);
     }
 
     #[test]
@@ -345,18 +312,12 @@ mod tests {
     #[test]
     fn default_files() {
         let home = Path::new("/h");
-        assert_eq!(
-            default_file("bash", home, None, None),
-            Some(PathBuf::from("/h/.bash_history"))
-        );
+        assert_eq!(default_file("bash", home, None, None), Some(PathBuf::from("/h/.bash_history")));
         assert_eq!(
             default_file("fish", home, None, Some(Path::new("/x"))),
             Some(PathBuf::from("/x/fish/fish_history"))
         );
-        assert_eq!(
-            default_file("zsh", home, Some(Path::new("/z")), None),
-            Some(PathBuf::from("/z/.zsh_history"))
-        );
+        assert_eq!(default_file("zsh", home, Some(Path::new("/z")), None), Some(PathBuf::from("/z/.zsh_history")));
         assert_eq!(default_file("tcsh", home, None, None), None);
     }
 }

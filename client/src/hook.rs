@@ -4,14 +4,15 @@
 //! milliseconds, never print anything but the advisory warning (stderr) and the prompt segment
 //! (stdout), and exit 0 from `start` only when the event is kept, live or in the spool.
 
-use crate::args::{Args, UsageError};
+use crate::args::{unknown_arg, Arg, Args, UsageError};
 use crate::show::printable;
 use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 use vigil::connection::{spawn_agent, terminate_agent, ClientError, Connection};
 use vigil::paths::Paths;
-use vigil::protocol::{is_recorded, CommandEnd, CommandStart, Label, Request, Response, Segment, PROTOCOL_VERSION};
+use vigil::privacy::is_recorded;
+use vigil::protocol::{CommandEnd, CommandStart, Label, Request, Response, Segment, PROTOCOL_VERSION};
 
 /// Default deadline for connecting and for the reply, each.
 const DEFAULT_TIMEOUT_MS: u64 = 20;
@@ -68,17 +69,30 @@ fn split_expected(input: String, expected_follows: bool) -> (String, Option<Stri
 /// For compatibility only, and used by no hook: `-- COMMAND`, `--history-line L` and
 /// `--only-if-equals S` take the same texts from argv.
 pub fn start(mut args: Args) -> Result<ExitCode, UsageError> {
-    let shell = args.required(&["--shell"])?;
-    let session = args.required(&["--session"])?;
-    let seq = args.number::<u64>(&["--seq"])?;
-    let cwd = args.value(&["--cwd"])?;
-    let from_stdin = args.flag(&["--stdin"]);
-    let history_file = args.value(&["--history-file"])?;
-    let history_line = args.value(&["--history-line"])?;
-    let history_stdin = args.flag(&["--history-stdin"]);
-    let expected_follows = args.flag(&["--expected-follows"]);
-    let mut only_if = args.value(&["--only-if-equals"])?;
-    let trailing = args.finish()?;
+    let (mut shell, mut session, mut seq, mut cwd) = (None, None, None, None);
+    let (mut from_stdin, mut history_file, mut history_line, mut history_stdin) = (false, None, None, false);
+    let (mut expected_follows, mut only_if) = (false, None);
+    while let Some(arg) = args.next()? {
+        match arg {
+            Arg::Opt(o) => match o.as_str() {
+                "--shell" => shell = Some(args.value(&o)?),
+                "--session" => session = Some(args.value(&o)?),
+                "--seq" => seq = Some(args.number::<u64>(&o)?),
+                "--cwd" => cwd = Some(args.value(&o)?),
+                "--stdin" => from_stdin = true,
+                "--history-file" => history_file = Some(args.value(&o)?),
+                "--history-line" => history_line = Some(args.any_value(&o)?),
+                "--history-stdin" => history_stdin = true,
+                "--expected-follows" => expected_follows = true,
+                "--only-if-equals" => only_if = Some(args.any_value(&o)?),
+                _ => return Err(unknown_arg(Arg::Opt(o))),
+            },
+            other => return Err(unknown_arg(other)),
+        }
+    }
+    let shell = shell.ok_or_else(|| UsageError("--shell is required".into()))?;
+    let session = session.ok_or_else(|| UsageError("--session is required".into()))?;
+    let trailing = args.trailing();
     let read_stdin = || {
         let mut buf = Vec::new();
         let _ = std::io::stdin().read_to_end(&mut buf);
@@ -103,13 +117,26 @@ pub fn start(mut args: Args) -> Result<ExitCode, UsageError> {
     }
     let cwd = cwd.or_else(|| std::env::current_dir().ok().map(|d| d.display().to_string()));
     let req = Request::Start(CommandStart { session, seq, shell, command, cwd, started_at_ms: vigil::now_ms() });
-    Ok(deliver(&req, |reply| {
+    let warn = std::env::var("VIGIL_WARN").map_or(true, |v| v != "0");
+    let away = |paths: &Paths| {
+        // No agent answered: the hard rules still warn (the event goes to the spool).
+        if let (true, Request::Start(s)) = (warn, &req) {
+            if let Some(w) = vigil::offline::warning(&paths.config, &s.command, s.cwd.as_deref()) {
+                let _ = writeln!(std::io::stderr(), "{}", printable(&w, usize::MAX));
+            }
+        }
+    };
+    Ok(deliver(&req, away, |reply| {
+        if let Response::Started { notice: Some(n), .. } = reply {
+            // Once per shell: what is wrong in config.toml (escaped as the warning is).
+            let _ = writeln!(std::io::stderr(), "{}", printable(n, usize::MAX));
+        }
         if let Response::Started { warning: Some(w), .. } = reply {
-            if std::env::var("VIGIL_WARN").map_or(true, |v| v != "0") {
+            if warn {
                 // The warning quotes the command (and may one day quote its folder): shown
                 // escaped, so that an escape sequence typed or pasted into a command cannot
                 // hide the warning, rewrite the line or drive the terminal.
-                let _ = writeln!(std::io::stderr(), "{}", printable(&w, usize::MAX));
+                let _ = writeln!(std::io::stderr(), "{}", printable(w, usize::MAX));
             }
         }
     }))
@@ -117,19 +144,35 @@ pub fn start(mut args: Args) -> Result<ExitCode, UsageError> {
 
 /// `vigil hook end --shell S --session ID [--seq N] --exit CODE [--duration-ms N]`
 pub fn end(mut args: Args) -> Result<ExitCode, UsageError> {
-    let shell = args.required(&["--shell"])?;
-    let session = args.required(&["--session"])?;
-    let seq = args.number::<u64>(&["--seq"])?;
-    let exit_code = args.number::<i32>(&["--exit"])?.ok_or_else(|| UsageError("--exit is required".into()))?;
-    let duration_ms = args.number::<i64>(&["--duration-ms"])?;
-    args.finish()?;
-    let req = Request::End(CommandEnd { session, seq, exit_code, duration_ms, ended_at_ms: vigil::now_ms() });
-    Ok(deliver(&req, |reply| {
-        if let Response::Ended { segment: Some(seg) } = reply {
-            let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-            let _ = std::io::stdout().write_all(render_segment(seg, &shell, color).as_bytes());
+    let (mut shell, mut session, mut seq, mut exit_code, mut duration_ms) = (None, None, None, None, None);
+    while let Some(arg) = args.next()? {
+        match arg {
+            Arg::Opt(o) => match o.as_str() {
+                "--shell" => shell = Some(args.value(&o)?),
+                "--session" => session = Some(args.value(&o)?),
+                "--seq" => seq = Some(args.number::<u64>(&o)?),
+                "--exit" => exit_code = Some(args.number::<i32>(&o)?),
+                "--duration-ms" => duration_ms = Some(args.number::<i64>(&o)?),
+                _ => return Err(unknown_arg(Arg::Opt(o))),
+            },
+            other => return Err(unknown_arg(other)),
         }
-    }))
+    }
+    args.finish()?;
+    let shell = shell.ok_or_else(|| UsageError("--shell is required".into()))?;
+    let session = session.ok_or_else(|| UsageError("--session is required".into()))?;
+    let exit_code = exit_code.ok_or_else(|| UsageError("--exit is required".into()))?;
+    let req = Request::End(CommandEnd { session, seq, exit_code, duration_ms, ended_at_ms: vigil::now_ms() });
+    Ok(deliver(
+        &req,
+        |_| {},
+        |reply| {
+            if let Response::Ended { segment: Some(seg) } = reply {
+                let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+                let _ = std::io::stdout().write_all(render_segment(seg, &shell, color).as_bytes());
+            }
+        },
+    ))
 }
 
 /// The prompt segment for the last command, for `shell`: nothing for a safe or unscored
@@ -157,8 +200,9 @@ pub fn render_segment(seg: &Segment, shell: &str, color: bool) -> String {
     }
 }
 
-/// Sends `req` live, or keeps it in the spool; starts or replaces the agent as needed.
-fn deliver(req: &Request, on_reply: impl FnOnce(&Response)) -> ExitCode {
+/// Sends `req` live, or keeps it in the spool (calling `on_away` first); starts or replaces
+/// the agent as needed.
+fn deliver(req: &Request, on_away: impl FnOnce(&Paths), on_reply: impl FnOnce(&Response)) -> ExitCode {
     // Without paths there is nowhere to keep the event, and nowhere to log: stay silent.
     let Ok(paths) = Paths::from_env() else {
         return ExitCode::FAILURE;
@@ -183,22 +227,13 @@ fn deliver(req: &Request, on_reply: impl FnOnce(&Response)) -> ExitCode {
         }
         Err(e) => log(&paths, &format!("hook: {e}; spooling the event")),
     }
+    on_away(&paths);
     // The agent may have taken the request before timing out; events are keyed, so the
-    // spooled copy of the same event cannot become a second one. The spool is on disk:
-    // secrets are redacted first (the agent redacts again, with the person's extra patterns).
-    let redacted;
-    let req = match req {
-        Request::Start(s) => {
-            let mut s = s.clone();
-            s.command = vigil::redact::redact(&s.command);
-            redacted = Request::Start(s);
-            &redacted
-        }
-        other => other,
-    };
+    // spooled copy of the same event cannot become a second one. The spool is on disk: the
+    // person's privacy policy applies before it (`spool::keep`).
     let spooled = vigil::paths::ensure_private_dir(&paths.data_dir)
         .map_err(|e| e.to_string())
-        .and_then(|()| vigil::spool::append(&paths.spool, req).map_err(|e| e.to_string()));
+        .and_then(|()| vigil::spool::keep(&paths.spool, &paths.config, req).map(drop).map_err(|e| e.to_string()));
     match spooled {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -219,7 +254,13 @@ fn deliver(req: &Request, on_reply: impl FnOnce(&Response)) -> ExitCode {
 /// stdin (one fork more per command), as it does wherever no tmpfs is at hand. For a person
 /// who wants no file at all, and for the tests of that path.
 pub fn scratch(mut args: Args) -> Result<ExitCode, UsageError> {
-    let file = args.value(&["--file"])?;
+    let mut file = None;
+    while let Some(arg) = args.next()? {
+        match arg {
+            Arg::Opt(o) if o == "--file" => file = Some(args.value(&o)?),
+            other => return Err(unknown_arg(other)),
+        }
+    }
     args.finish()?;
     if file.as_deref().is_some_and(|f| f.is_empty() || f.contains('/') || f == "." || f == "..") {
         return Err(UsageError("--file takes a file name, not a path".into()));
@@ -228,9 +269,10 @@ pub fn scratch(mut args: Args) -> Result<ExitCode, UsageError> {
         return Ok(ExitCode::SUCCESS);
     }
     let candidates = [
-        std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()).map(|d| std::path::PathBuf::from(d).join("vigil")),
-        // SAFETY: geteuid has no preconditions.
-        Some(std::path::PathBuf::from(format!("/dev/shm/vigil-{}", unsafe { libc::geteuid() }))),
+        std::env::var_os("XDG_RUNTIME_DIR")
+            .filter(|v| !v.is_empty())
+            .map(|d| std::path::PathBuf::from(d).join("vigil")),
+        Some(std::path::PathBuf::from(format!("/dev/shm/vigil-{}", rustix::process::geteuid().as_raw()))),
     ];
     for dir in candidates.into_iter().flatten() {
         let on_tmpfs = dir.parent().is_some_and(is_tmpfs);
@@ -256,10 +298,15 @@ pub fn scratch(mut args: Args) -> Result<ExitCode, UsageError> {
 /// a symlink.
 fn private_file(path: &std::path::Path) -> std::io::Result<()> {
     use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
-    let f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).custom_flags(libc::O_NOFOLLOW).open(path)?;
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
     let meta = f.metadata()?;
-    // SAFETY: geteuid has no preconditions.
-    if !meta.is_file() || meta.uid() != unsafe { libc::geteuid() } {
+    if !meta.is_file() || meta.uid() != rustix::process::geteuid().as_raw() {
         return Err(std::io::Error::other("not a file of ours"));
     }
     if meta.permissions().mode() & 0o777 != 0o600 {
@@ -268,16 +315,10 @@ fn private_file(path: &std::path::Path) -> std::io::Result<()> {
     Ok(())
 }
 
+// f_type is i64 here, i32 or u32 on other architectures.
+#[allow(clippy::unnecessary_cast)]
 fn is_tmpfs(dir: &std::path::Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: statfs writes into the struct we own; the path is NUL-terminated.
-    unsafe {
-        let mut st: libc::statfs = std::mem::zeroed();
-        libc::statfs(c.as_ptr(), &mut st) == 0 && st.f_type as i64 == libc::TMPFS_MAGIC
-    }
+    rustix::fs::statfs(dir).is_ok_and(|st| st.f_type as i64 == libc::TMPFS_MAGIC)
 }
 
 /// Appends one line to the client log. The client does not carry a tracing subscriber: a
@@ -325,7 +366,10 @@ mod tests {
     fn history_lines_parse() {
         assert_eq!(history_line_text("   36  echo one\n"), Some("echo one"));
         assert_eq!(history_line_text("  7* git commit -m 'x'\n"), Some("git commit -m 'x'"));
-        assert_eq!(history_line_text("123456  for i in 1; do\n echo $i\ndone\n"), Some("for i in 1; do\n echo $i\ndone"));
+        assert_eq!(
+            history_line_text("123456  for i in 1; do\n echo $i\ndone\n"),
+            Some("for i in 1; do\n echo $i\ndone")
+        );
         assert_eq!(history_line_text("   37   leading space kept\n"), Some(" leading space kept"));
         assert_eq!(history_line_text(""), None);
         assert_eq!(history_line_text("no number"), None);

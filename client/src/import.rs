@@ -1,8 +1,9 @@
 //! `vigil import`: brings bash, zsh and fish history files into the store, in batches, with a
 //! progress bar on a terminal and a summary at the end.
 
-use crate::args::{Args, UsageError};
+use crate::args::{unknown_arg, Arg, Args, UsageError};
 use crate::manage::{fail, open};
+use crate::show::{count, noun};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -37,13 +38,27 @@ const BATCH_BYTES: usize = MAX_FRAME_LEN / 4;
 
 /// `vigil import`
 pub fn import(mut args: Args) -> Result<ExitCode, UsageError> {
-    let which = args.positional().unwrap_or_else(|| "auto".into());
-    let file = args.value(&["--file", "-f"])?;
-    let json = args.flag(&["--json"]);
+    let (mut which, mut file, mut json) = (None, None, false);
+    while let Some(arg) = args.next()? {
+        match arg {
+            Arg::Opt(o) => match o.as_str() {
+                "--file" | "-f" => file = Some(args.value(&o)?),
+                "--json" => json = true,
+                _ => return Err(unknown_arg(Arg::Opt(o))),
+            },
+            Arg::Value(v) if which.is_none() => which = Some(v),
+            other => return Err(unknown_arg(other)),
+        }
+    }
     args.finish()?;
+    let which = which.unwrap_or_else(|| "auto".into());
     let sources: Vec<(&str, PathBuf)> = match (which.as_str(), file) {
         ("auto", Some(_)) => return Err(UsageError("--file needs the shell: vigil import zsh --file PATH".into())),
-        ("auto", None) => history::SHELLS.iter().filter_map(|s| default_file(s).map(|p| (*s, p))).filter(|(_, p)| p.is_file()).collect(),
+        ("auto", None) => history::SHELLS
+            .iter()
+            .filter_map(|s| default_file(s).map(|p| (*s, p)))
+            .filter(|(_, p)| p.is_file())
+            .collect(),
         (shell, file) => match history::SHELLS.iter().find(|s| **s == shell) {
             Some(s) => match file.map(PathBuf::from).or_else(|| default_file(s)) {
                 Some(p) => vec![(*s, p)],
@@ -68,7 +83,11 @@ pub fn import(mut args: Args) -> Result<ExitCode, UsageError> {
         let entries = history::parse(shell, &bytes, mtime_ms);
         let total = entries.len();
         let bar = ProgressBar::new(total as u64).with_prefix(format!("{shell}: {}", path.display()));
-        bar.set_style(ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {per_sec} eta {eta}").unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "));
+        bar.set_style(
+            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
         let (batches, too_long) = batches(entries);
         let mut sum = ImportSummary { ignored: too_long, ..ImportSummary::default() };
         bar.inc(too_long);
@@ -104,13 +123,14 @@ pub fn import(mut args: Args) -> Result<ExitCode, UsageError> {
             println!("{line}");
         } else {
             println!(
-                "{shell}: {} commands in {}: {} imported, {} already stored, {} not recorded; {} look risky ({:.1} s)",
-                total,
+                "{shell}: {} in {}: {} imported, {} already stored, {} not recorded; {} {} risky ({:.1} s)",
+                count(total as u64, "command", "commands"),
                 path.display(),
                 sum.added,
                 sum.duplicates,
                 sum.ignored,
                 sum.risky,
+                noun(sum.risky, "looks", "look"),
                 seconds
             );
         }
@@ -180,7 +200,11 @@ mod tests {
         assert_eq!(dropped, 0);
         assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), [2_000, 2_000, 500]);
         assert_eq!(b[2][499].command, "echo 4499");
-        let big = vec![entry("x".repeat(BATCH_BYTES / 2)), entry("y".repeat(BATCH_BYTES / 2)), entry("z".repeat(BATCH_BYTES * 2))];
+        let big = vec![
+            entry("x".repeat(BATCH_BYTES / 2)),
+            entry("y".repeat(BATCH_BYTES / 2)),
+            entry("z".repeat(BATCH_BYTES * 2)),
+        ];
         let (b, dropped) = batches(big);
         assert_eq!((b.iter().map(Vec::len).collect::<Vec<_>>(), dropped), (vec![1, 1], 1));
     }

@@ -1,7 +1,7 @@
 //! The person's rc files and vigil's marked block in them (written by install.sh), and
 //! `vigil uninstall`, which takes the blocks out, stops the agent and removes the binaries.
 
-use crate::args::{Args, UsageError};
+use crate::args::{unknown_arg, Arg, Args, UsageError};
 use crate::manage::{fail, paths};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -52,7 +52,9 @@ pub fn without_block(text: &str) -> Result<Option<String>, String> {
     for (n, line) in text.split_inclusive('\n').enumerate() {
         let bare = line.trim_end_matches('\n');
         match inside {
-            Some(start) if bare == BEGIN => return Err(format!("line {}: {BEGIN:?} again before the {END:?} of line {}", n + 1, start + 1)),
+            Some(start) if bare == BEGIN => {
+                return Err(format!("line {}: {BEGIN:?} again before the {END:?} of line {}", n + 1, start + 1))
+            }
             Some(_) if bare == END => inside = None,
             Some(_) => {}
             None if bare == BEGIN => inside = Some(n),
@@ -76,13 +78,25 @@ fn remove_block(rc: &Path) -> std::io::Result<bool> {
     match without_block(&text) {
         Ok(Some(rest)) => std::fs::write(rc, rest).map(|()| true),
         Ok(None) => Ok(false),
-        Err(why) => Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{why}; the file was left as it is"))),
+        Err(why) => {
+            Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{why}; the file was left as it is")))
+        }
     }
 }
 
 /// Every file and folder vigil creates, for `--purge`.
 fn vigil_files(paths: &vigil::paths::Paths) -> Vec<PathBuf> {
-    let mut v = vec![paths.socket.clone(), paths.lock.clone(), paths.journal_dir.clone(), paths.spool.clone(), paths.quarantine.clone(), paths.log_dir.clone(), paths.labels.clone(), paths.config.clone(), paths.data_dir.join("run")];
+    let mut v = vec![
+        paths.socket.clone(),
+        paths.lock.clone(),
+        paths.journal_dir.clone(),
+        paths.spool.clone(),
+        paths.quarantine.clone(),
+        paths.log_dir.clone(),
+        paths.labels.clone(),
+        paths.config.clone(),
+        paths.data_dir.join("run"),
+    ];
     for suffix in ["", "-wal", "-shm", "-journal"] {
         let mut db = paths.db.clone().into_os_string();
         db.push(suffix);
@@ -91,16 +105,26 @@ fn vigil_files(paths: &vigil::paths::Paths) -> Vec<PathBuf> {
     v
 }
 
-/// Whether `exe` lies in a cargo build folder (`.../target/debug/vigil`): a developer's
-/// build is not an installation to delete.
+/// Whether `exe` lies in a cargo build folder (`.../target/debug/vigil`, or one that
+/// CARGO_TARGET_DIR names otherwise, which cargo marks with its cache-directory tag): a
+/// developer's build is not an installation to delete.
 fn in_build_folder(exe: &Path) -> bool {
-    exe.ancestors().any(|a| a.file_name().is_some_and(|n| n == "target"))
+    exe.ancestors().any(|a| {
+        a.file_name().is_some_and(|n| n == "target")
+            || std::fs::read_to_string(a.join("CACHEDIR.TAG")).is_ok_and(|t| t.contains("created by cargo"))
+    })
 }
 
 /// `vigil uninstall`
 pub fn uninstall(mut args: Args) -> Result<ExitCode, UsageError> {
-    let purge = args.flag(&["--purge"]);
-    let keep_binaries = args.flag(&["--keep-binaries"]);
+    let (mut purge, mut keep_binaries) = (false, false);
+    while let Some(arg) = args.next()? {
+        match arg {
+            Arg::Opt(o) if o == "--purge" => purge = true,
+            Arg::Opt(o) if o == "--keep-binaries" => keep_binaries = true,
+            other => return Err(unknown_arg(other)),
+        }
+    }
     args.finish()?;
     let paths = match paths() {
         Ok(p) => p,
@@ -120,14 +144,19 @@ pub fn uninstall(mut args: Args) -> Result<ExitCode, UsageError> {
             Ok(true) => println!("  {}: hook removed", rc.display()),
             Ok(false) => {}
             Err(e) => {
-                eprintln!("vigil: cannot edit {}: {e}; remove the lines between {BEGIN:?} and {END:?} by hand", rc.display());
+                eprintln!(
+                    "vigil: cannot edit {}: {e}; remove the lines between {BEGIN:?} and {END:?} by hand",
+                    rc.display()
+                );
                 failed = true;
             }
         }
     }
     if !keep_binaries {
         match std::env::current_exe() {
-            Ok(exe) if in_build_folder(&exe) => println!("left {} in place: it is a build, not an installation", exe.display()),
+            Ok(exe) if in_build_folder(&exe) => {
+                println!("left {} in place: it is a build, not an installation", exe.display())
+            }
             Ok(exe) => {
                 let agent = exe.with_file_name("vigild");
                 for bin in [&exe, &agent] {
@@ -147,7 +176,11 @@ pub fn uninstall(mut args: Args) -> Result<ExitCode, UsageError> {
     if purge {
         // Only what vigil made: VIGIL_HOME may be a folder that holds other things too.
         for path in vigil_files(&paths) {
-            let gone = if path.is_dir() && !path.is_symlink() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+            let gone = if path.is_dir() && !path.is_symlink() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
             match gone {
                 Ok(()) => println!("  deleted {}", path.display()),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -189,5 +222,16 @@ mod tests {
     fn build_folders_are_recognised() {
         assert!(in_build_folder(Path::new("/src/vigil/target/debug/vigil")));
         assert!(!in_build_folder(Path::new("/home/a/.local/bin/vigil")));
+        // CARGO_TARGET_DIR=/work/builds: cargo's tag says what the folder is.
+        let t = tempfile::tempdir().unwrap();
+        let exe = t.path().join("builds/debug/vigil");
+        assert!(!in_build_folder(&exe));
+        std::fs::create_dir_all(t.path().join("builds/debug")).unwrap();
+        std::fs::write(
+            t.path().join("builds/CACHEDIR.TAG"),
+            "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by cargo.\n",
+        )
+        .unwrap();
+        assert!(in_build_folder(&exe));
     }
 }

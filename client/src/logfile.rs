@@ -16,12 +16,31 @@ pub struct RotatingFile {
 }
 
 fn open(path: &Path) -> std::io::Result<(File, u64)> {
-    let f = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path)?;
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
     let meta = f.metadata()?;
     if !meta.file_type().is_file() {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{} is not a regular file", path.display())));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} is not a regular file", path.display()),
+        ));
     }
     Ok((f, meta.len()))
+}
+
+/// Opens `path` for appending (0600, no symlink followed), first moving it to `NAME.1` if it
+/// already holds `limit` bytes: for a file that another process writes (the agent's stderr).
+pub fn open_rotated(path: &Path, limit: u64) -> std::io::Result<File> {
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file() && m.len() >= limit) {
+        let mut old = path.to_path_buf().into_os_string();
+        old.push(".1");
+        let _ = std::fs::rename(path, &old);
+    }
+    open(path).map(|(f, _)| f)
 }
 
 impl RotatingFile {
@@ -78,6 +97,20 @@ pub fn append_line(path: &Path, line: &str, limit: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_of_another_writer_is_rotated_before_it_is_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vigild.stderr");
+        std::fs::write(&path, vec![b'x'; 2048]).unwrap();
+        let mut f = open_rotated(&path, 2048).unwrap();
+        f.write_all(b"new\n").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new\n");
+        assert_eq!(std::fs::metadata(dir.path().join("vigild.stderr.1")).unwrap().len(), 2048);
+        // Below the limit it is appended to.
+        drop(open_rotated(&path, 2048).unwrap());
+        assert_eq!(std::fs::read(&path).unwrap(), b"new\n");
+    }
 
     #[test]
     fn rotates_at_the_limit_and_keeps_one_old_file() {

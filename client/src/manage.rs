@@ -1,7 +1,7 @@
 //! `vigil agent start|stop|status`, and the connection that person-facing commands use: it
 //! starts the agent on demand and replaces one older than this client.
 
-use crate::args::{Args, UsageError};
+use crate::args::{unknown_arg, Arg, Args, UsageError};
 use std::process::ExitCode;
 use std::time::Duration;
 use vigil::connection::{self, ClientError, Connection};
@@ -103,7 +103,11 @@ pub fn unexpected(reply: &Response) -> ExitCode {
 
 /// `vigil agent <start|stop|status>`
 pub fn agent(mut args: Args) -> Result<ExitCode, UsageError> {
-    let action = args.positional().ok_or_else(|| UsageError("start, stop or status?".into()))?;
+    let action = match args.next()? {
+        Some(Arg::Value(v)) => v,
+        Some(other) => return Err(unknown_arg(other)),
+        None => return Err(UsageError("start, stop or status?".into())),
+    };
     args.finish()?;
     let paths = match paths() {
         Ok(p) => p,
@@ -120,14 +124,23 @@ pub fn agent(mut args: Args) -> Result<ExitCode, UsageError> {
         "stop" => stop(&paths),
         "status" => match Connection::connect(&paths, Duration::from_secs(1)).and_then(|mut c| c.ping()) {
             Ok(info) => {
-                println!("vigild {} running, pid {}, protocol {}, socket {}", info.version, info.pid, info.protocol, paths.socket.display());
+                println!(
+                    "vigild {} running, pid {}, protocol {}, socket {}",
+                    info.version,
+                    info.pid,
+                    info.protocol,
+                    paths.socket.display()
+                );
                 if older(&info.version, vigil::VERSION) {
                     println!("note: the agent is older than this vigil ({}); `vigil agent stop && vigil agent start` replaces it", vigil::VERSION);
                 }
                 ExitCode::SUCCESS
             }
             Err(ClientError::NotRunning(_)) => {
-                println!("vigild is not running (socket {}); it starts with the next command, or `vigil agent start`", paths.socket.display());
+                println!(
+                    "vigild is not running (socket {}); it starts with the next command, or `vigil agent start`",
+                    paths.socket.display()
+                );
                 ExitCode::from(3)
             }
             Err(e) => fail(e),

@@ -88,8 +88,7 @@ impl Paths {
     /// first usable fallback: `run/` in the data folder, then `/tmp/vigil-$UID-HASH`. Hooks and
     /// the agent look at the same folders, so they agree; capture never stops for good.
     pub fn resolve(vigil_home: Option<PathBuf>, xdg_runtime: Option<PathBuf>) -> Result<Paths, PathError> {
-        // SAFETY: geteuid never fails and has no preconditions.
-        let uid = unsafe { libc::geteuid() };
+        let uid = rustix::process::geteuid().as_raw();
         let (preferred, data_dir, config_dir) = match vigil_home {
             Some(home) => {
                 let home = absolute(home);
@@ -104,7 +103,11 @@ impl Paths {
                 (runtime, dirs.data_dir().to_path_buf(), dirs.config_dir().to_path_buf())
             }
         };
-        let candidates = [preferred, data_dir.join("run"), PathBuf::from(format!("/tmp/vigil-{uid}-{:016x}", fnv1a(data_dir.as_os_str().as_encoded_bytes())))];
+        let candidates = [
+            preferred,
+            data_dir.join("run"),
+            PathBuf::from(format!("/tmp/vigil-{uid}-{:016x}", fnv1a(data_dir.as_os_str().as_encoded_bytes()))),
+        ];
         let mut notes: Vec<String> = Vec::new();
         let mut chosen = None;
         for dir in &candidates {
@@ -154,7 +157,10 @@ impl Paths {
 fn usable_runtime_dir(dir: &Path) -> Result<(), String> {
     let len = dir.join("vigil.sock").as_os_str().len();
     if len > MAX_SOCKET_PATH {
-        return Err(format!("a socket in {} would be {len} bytes, over the {MAX_SOCKET_PATH}-byte limit", dir.display()));
+        return Err(format!(
+            "a socket in {} would be {len} bytes, over the {MAX_SOCKET_PATH}-byte limit",
+            dir.display()
+        ));
     }
     match std::fs::symlink_metadata(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -178,7 +184,8 @@ fn absolute(p: PathBuf) -> PathBuf {
 /// Checks that `dir` is a real folder (not a symlink), owned by this user and closed to group
 /// and others. Anything else could let another user read commands or impersonate the agent.
 pub fn check_private_dir(dir: &Path) -> Result<(), PathError> {
-    let meta = std::fs::symlink_metadata(dir).map_err(|source| PathError::Io { path: dir.display().to_string(), source })?;
+    let meta =
+        std::fs::symlink_metadata(dir).map_err(|source| PathError::Io { path: dir.display().to_string(), source })?;
     let insecure = |why: String| PathError::Insecure { path: dir.display().to_string(), why };
     if meta.file_type().is_symlink() {
         return Err(insecure("it is a symbolic link".into()));
@@ -186,8 +193,7 @@ pub fn check_private_dir(dir: &Path) -> Result<(), PathError> {
     if !meta.is_dir() {
         return Err(insecure("it is not a folder".into()));
     }
-    // SAFETY: geteuid never fails and has no preconditions.
-    let me = unsafe { libc::geteuid() };
+    let me = rustix::process::geteuid().as_raw();
     if meta.uid() != me {
         return Err(insecure(format!("it is owned by uid {}, not by you (uid {me})", meta.uid())));
     }

@@ -1,23 +1,13 @@
-//! The wire protocol between `vigil` and `vigild`: request and response types and the frame codec.
-//!
-//! A frame is a 4-byte big-endian length `N`, then `N` bytes: a 2-byte big-endian protocol
-//! version followed by a postcard payload. The version sits outside the payload so that either
-//! side can tell a peer of another version apart from garbage without decoding anything.
-//! Files on disk (spool, journal) do not hold these frames: they carry format versions of
-//! their own (see `disk`), so that a protocol change never makes kept events unreadable.
+//! The messages between `vigil` and `vigild`: one enum of requests, one of responses, and
+//! the values they carry, shared by the blocking client and the async agent. How they travel
+//! (frames, versions, limits) is `frame`'s.
 
 use serde::{Deserialize, Serialize};
-use std::io::{Read, Write};
+
+pub use crate::frame::{encode_frame, read_message, write_message, FrameError, MAX_FRAME_LEN};
 
 /// Version of the frame layout and of the types below. Bump it on any change to them.
-pub const PROTOCOL_VERSION: u16 = 6;
-
-/// Largest frame either side accepts, header excluded. A command longer than this cannot be
-/// recorded; a peer announcing a larger frame is cut off without reading it.
-pub const MAX_FRAME_LEN: usize = 4 << 20;
-
-/// Length prefix plus version.
-pub const HEADER_LEN: usize = 6;
+pub const PROTOCOL_VERSION: u16 = 8;
 
 /// A request from the client (or the spool) to the agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,6 +22,26 @@ pub enum Request {
     Recent {
         /// How many events at most.
         limit: u32,
+    },
+    /// Events that pass a filter, newest first, one page at a time; answered with
+    /// [`Response::Events`]. A page ends at `limit` events or at [`LIST_BUDGET`] bytes of
+    /// text, whichever comes first: ask again with `before` set to the last event's
+    /// `(started_at, id)` for the next.
+    Search {
+        /// Which events.
+        filter: EventFilter,
+        /// Most events in this page.
+        limit: u32,
+        /// Only events older than this `(started_at, id)`.
+        before: Option<(i64, i64)>,
+    },
+    /// Delete recorded events, everywhere the store keeps their text; answered with
+    /// [`Response::Forgotten`]. With `dry_run`, only counts.
+    Forget {
+        /// Which events.
+        target: ForgetTarget,
+        /// Count, delete nothing.
+        dry_run: bool,
     },
     /// Agent, store and model state; answered with [`Response::Status`].
     Status,
@@ -72,6 +82,8 @@ pub enum Request {
         /// How many at most.
         limit: u32,
     },
+    /// Every hard rule in force; answered with [`Response::Rules`].
+    Rules,
     /// Usage and learning figures; answered with [`Response::Stats`].
     Stats {
         /// Days of the per-day chart, ending today.
@@ -97,12 +109,6 @@ pub struct HistoryEntry {
     /// entry, counted among entries of the same command and second; otherwise in the whole
     /// file. The entry is a duplicate when the store already holds that many.
     pub occurrence: u32,
-}
-
-/// Whether a command line is recorded at all: a command typed with a leading space is the
-/// person's way of saying "not this one", and a blank line is nothing.
-pub fn is_recorded(command: &str) -> bool {
-    !command.starts_with([' ', '\t']) && !command.trim().is_empty()
 }
 
 /// A command about to run, as the preexec hook saw it.
@@ -161,6 +167,9 @@ pub enum Response {
         recorded: bool,
         /// One line to show on stderr before the command runs, if it looks risky.
         warning: Option<String>,
+        /// One line to show once per shell session before any warning: what is wrong in the
+        /// configuration (sent with the session's first command only).
+        notice: Option<String>,
     },
     /// The command was closed; `segment` is what the next prompt shows about it, if anything.
     Ended {
@@ -169,7 +178,7 @@ pub enum Response {
     },
     /// Scores, one per command of [`Request::Score`].
     Scores(Vec<ScoreRecord>),
-    /// A training report, as JSON (its fields are in DESIGN.md), and whether the new model
+    /// A training report, as JSON (its fields are in the README's Learning section), and whether the new model
     /// was made current.
     Report {
         /// The report.
@@ -188,10 +197,14 @@ pub enum Response {
     },
     /// Events, newest first.
     Events(Vec<EventRecord>),
+    /// What `Forget` deleted (or would delete, on a dry run).
+    Forgotten(ForgetReport),
     /// The outcome of one [`Request::Import`] batch.
     Imported(ImportSummary),
     /// The labelling queue, most instructive first.
     Review(Vec<ReviewItem>),
+    /// The hard rules in force, in the order they are tried.
+    Rules(Vec<RuleInfo>),
     /// Usage and learning figures.
     Stats(StatsReport),
     /// Agent state.
@@ -254,6 +267,42 @@ pub struct ScoreRecord {
     pub model_version: Option<i64>,
     /// For a rule hit, what the command does, in a few words.
     pub explanation: Option<String>,
+    /// What decided the verdict, with weights (`None` when nothing judged the command).
+    pub explain: Option<Explain>,
+}
+
+/// What decided a verdict: its source and the strongest reasons, largest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Explain {
+    /// `rule`, `label` or `model`.
+    pub source: String,
+    /// For the model, its strongest per-feature contributions to the probability of unsafe
+    /// (Saabas, along each tree's decision path); for a rule, its id; for a label, the label.
+    pub contributions: Vec<Contribution>,
+}
+
+/// One reason and its weight.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Contribution {
+    /// `verb:delete`, `target:home`, `terms:rm -f -r`, `rule:fs:rm-home`, `label:unsafe`.
+    pub feature: String,
+    /// Its share of the probability of unsafe (positive raises it).
+    pub weight: f64,
+}
+
+/// One hard rule, as `vigil rules` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleInfo {
+    /// `category:name`.
+    pub id: String,
+    /// The part of the id before the colon.
+    pub category: String,
+    /// `critical`, `high` or `medium`.
+    pub severity: String,
+    /// What a command that hits it does.
+    pub message: String,
+    /// `built-in` or `config`.
+    pub source: String,
 }
 
 /// What the prompt shows about the last command.
@@ -450,225 +499,78 @@ pub struct StatusReport {
     pub problems: Vec<String>,
     /// Spool files in quarantine (never deleted by vigil; see `vigil doctor`).
     pub quarantined: u64,
+    /// The configuration file the agent read.
+    pub config_path: String,
+    /// What is wrong in it (`config.toml:LINE: KEY: what is wrong`); those keys take their
+    /// defaults.
+    pub config_problems: Vec<String>,
 }
 
-/// Why a frame could not be read or decoded.
-#[derive(Debug, thiserror::Error)]
-pub enum FrameError {
-    /// The peer closed the connection at a frame boundary.
-    #[error("connection closed")]
-    Closed,
-    /// The peer closed the connection mid-frame.
-    #[error("frame truncated")]
-    Truncated,
-    /// The length prefix exceeds [`MAX_FRAME_LEN`].
-    #[error("frame of {0} bytes exceeds the {MAX_FRAME_LEN}-byte limit")]
-    TooLarge(u64),
-    /// The length prefix is too small to hold a version.
-    #[error("frame too short")]
-    TooShort,
-    /// The peer speaks another protocol version.
-    #[error("protocol version {theirs}, expected {PROTOCOL_VERSION}")]
-    Version {
-        /// The version in the frame.
-        theirs: u16,
-    },
-    /// The payload is not a valid message.
-    #[error("undecodable frame: {0}")]
-    Decode(String),
-    /// Encoding failed (a message larger than the limit).
-    #[error("cannot encode frame: {0}")]
-    Encode(String),
-    /// The transport failed.
-    #[error(transparent)]
-    Io(#[from] std::io::Error),
-}
+/// Longest command (or folder) text in a list reply (`recent`, `search`, `review`, `stats`),
+/// in bytes; a longer one is cut and ends with [`clip`]'s marker. `export` writes the whole.
+pub const LIST_TEXT_MAX: usize = 2000;
 
-/// Encodes `msg` as one complete frame (header included).
-pub fn encode_frame<T: Serialize>(msg: &T) -> Result<Vec<u8>, FrameError> {
-    let mut buf = vec![0u8; HEADER_LEN];
-    buf = postcard::to_extend(msg, buf).map_err(|e| FrameError::Encode(e.to_string()))?;
-    let body_len = buf.len() - 4;
-    if body_len - 2 > MAX_FRAME_LEN {
-        return Err(FrameError::TooLarge(body_len as u64));
-    }
-    buf[0..4].copy_from_slice(&(body_len as u32).to_be_bytes());
-    buf[4..6].copy_from_slice(&PROTOCOL_VERSION.to_be_bytes());
-    Ok(buf)
-}
+/// Most bytes of text in one list reply: far inside a frame, whatever the store holds.
+pub const LIST_BUDGET: usize = MAX_FRAME_LEN / 4;
 
-/// Checks a length prefix and returns the number of bytes that follow it (version + payload).
-pub fn body_len(prefix: [u8; 4]) -> Result<usize, FrameError> {
-    let len = u32::from_be_bytes(prefix) as u64;
-    if len < 2 {
-        return Err(FrameError::TooShort);
-    }
-    if len - 2 > MAX_FRAME_LEN as u64 {
-        return Err(FrameError::TooLarge(len));
-    }
-    Ok(len as usize)
-}
-
-/// Splits a frame body into its version and payload, refusing another protocol version.
-pub fn split_body(body: &[u8]) -> Result<&[u8], FrameError> {
-    if body.len() < 2 {
-        return Err(FrameError::TooShort);
-    }
-    let theirs = u16::from_be_bytes([body[0], body[1]]);
-    if theirs != PROTOCOL_VERSION {
-        return Err(FrameError::Version { theirs });
-    }
-    Ok(&body[2..])
-}
-
-/// Decodes a payload (the body without its version) into a message.
-pub fn decode_payload<T: serde::de::DeserializeOwned>(payload: &[u8]) -> Result<T, FrameError> {
-    // A payload is at most MAX_FRAME_LEN bytes, and postcard never allocates more than the
-    // input can hold, so a hostile length inside it cannot ask for gigabytes.
-    let (msg, rest) = postcard::take_from_bytes(payload).map_err(|e| FrameError::Decode(e.to_string()))?;
-    if !rest.is_empty() {
-        return Err(FrameError::Decode(format!("{} trailing bytes", rest.len())));
-    }
-    Ok(msg)
-}
-
-/// Reads one frame body (version + payload) from a blocking reader.
-pub fn read_body(r: &mut impl Read) -> Result<Vec<u8>, FrameError> {
-    let mut prefix = [0u8; 4];
-    let mut got = 0;
-    while got < 4 {
-        match r.read(&mut prefix[got..]) {
-            Ok(0) if got == 0 => return Err(FrameError::Closed),
-            Ok(0) => return Err(FrameError::Truncated),
-            Ok(n) => got += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
+/// Cuts `text` to [`LIST_TEXT_MAX`] bytes (at a character boundary) with a marker saying how
+/// much was left out; returns the bytes it now holds.
+pub fn clip(text: &mut String) -> usize {
+    if text.len() > LIST_TEXT_MAX {
+        let mut cut = LIST_TEXT_MAX;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
         }
+        let left = text.len() - cut;
+        text.truncate(cut);
+        text.push_str(&format!("… [{left} more bytes]"));
     }
-    let len = body_len(prefix)?;
-    let mut body = vec![0u8; len];
-    r.read_exact(&mut body).map_err(|e| match e.kind() {
-        std::io::ErrorKind::UnexpectedEof => FrameError::Truncated,
-        _ => FrameError::Io(e),
-    })?;
-    Ok(body)
+    text.len()
 }
 
-/// Reads and decodes one message from a blocking reader.
-pub fn read_message<T: serde::de::DeserializeOwned>(r: &mut impl Read) -> Result<T, FrameError> {
-    let body = read_body(r)?;
-    decode_payload(split_body(&body)?)
+/// Which events a search (or `forget --pattern`) selects. Every set field must match.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EventFilter {
+    /// Text the command contains (a regular expression with `regex`).
+    pub pattern: Option<String>,
+    /// `pattern` is a regular expression (Rust `regex` syntax).
+    pub regex: bool,
+    /// Run in this folder or below it.
+    pub cwd: Option<String>,
+    /// Ended with this exit code.
+    pub exit_code: Option<i32>,
+    /// In this shell (`bash`, `zsh`, `fish`).
+    pub shell: Option<String>,
+    /// In this session.
+    pub session: Option<String>,
+    /// With this verdict (`safe`, `unsafe`, `unknown`).
+    pub label: Option<String>,
+    /// Only those that looked risky (verdict `unsafe`, rule hits included).
+    pub risky: bool,
+    /// Started at or after this time (ms since the epoch).
+    pub since_ms: Option<i64>,
+    /// Started before this time (ms since the epoch).
+    pub until_ms: Option<i64>,
 }
 
-/// Encodes and writes one message to a blocking writer.
-pub fn write_message<T: Serialize>(w: &mut impl Write, msg: &T) -> Result<(), FrameError> {
-    let frame = encode_frame(msg)?;
-    w.write_all(&frame)?;
-    Ok(())
+/// What `vigil forget` deletes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ForgetTarget {
+    /// One event, by its id (`vigil recent --json`).
+    Id(i64),
+    /// Every event of exactly this command.
+    Command(String),
+    /// Every event the filter selects (a pattern, with or without other filters).
+    Filter(EventFilter),
 }
 
-/// Decodes every complete frame in `bytes` (a spool or journal file); stops at the first
-/// truncated or undecodable frame and reports how many bytes were consumed cleanly.
-pub fn decode_stream<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> (Vec<T>, usize, Option<FrameError>) {
-    let mut out = Vec::new();
-    let mut pos = 0;
-    while pos < bytes.len() {
-        let rest = &bytes[pos..];
-        if rest.len() < 4 {
-            return (out, pos, Some(FrameError::Truncated));
-        }
-        let len = match body_len([rest[0], rest[1], rest[2], rest[3]]) {
-            Ok(len) => len,
-            Err(e) => return (out, pos, Some(e)),
-        };
-        if rest.len() < 4 + len {
-            return (out, pos, Some(FrameError::Truncated));
-        }
-        match split_body(&rest[4..4 + len]).and_then(decode_payload) {
-            Ok(msg) => out.push(msg),
-            Err(e) => return (out, pos, Some(e)),
-        }
-        pos += 4 + len;
-    }
-    (out, pos, None)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn start() -> Request {
-        Request::Start(CommandStart {
-            session: "s1".into(),
-            seq: Some(3),
-            shell: "bash".into(),
-            command: "echo 'héllo' | wc -c\nls".into(),
-            cwd: Some("/tmp".into()),
-            started_at_ms: 1_700_000_000_000,
-        })
-    }
-
-    #[test]
-    fn round_trip() {
-        let frame = encode_frame(&start()).unwrap();
-        let back: Request = read_message(&mut frame.as_slice()).unwrap();
-        assert_eq!(back, start());
-    }
-
-    #[test]
-    fn wrong_version_is_named() {
-        let mut frame = encode_frame(&start()).unwrap();
-        frame[4..6].copy_from_slice(&99u16.to_be_bytes());
-        let err = read_message::<Request>(&mut frame.as_slice()).unwrap_err();
-        assert!(matches!(err, FrameError::Version { theirs: 99 }), "{err}");
-    }
-
-    #[test]
-    fn oversized_prefix_is_refused_before_reading() {
-        let bytes = [0xff, 0xff, 0xff, 0xff, 0, 1];
-        let err = read_message::<Request>(&mut bytes.as_slice()).unwrap_err();
-        assert!(matches!(err, FrameError::TooLarge(_)), "{err}");
-    }
-
-    #[test]
-    fn truncated_and_garbage_are_errors() {
-        let frame = encode_frame(&start()).unwrap();
-        let err = read_message::<Request>(&mut &frame[..frame.len() - 3]).unwrap_err();
-        assert!(matches!(err, FrameError::Truncated), "{err}");
-        let mut garbage = vec![0, 0, 0, 8, 0, PROTOCOL_VERSION as u8];
-        garbage.extend_from_slice(&[0xde, 0xad, 0xbe, 0xef, 0xff, 0xff]);
-        let err = read_message::<Request>(&mut garbage.as_slice()).unwrap_err();
-        assert!(matches!(err, FrameError::Decode(_)), "{err}");
-        assert!(matches!(read_message::<Request>(&mut [].as_slice()), Err(FrameError::Closed)));
-    }
-
-    #[test]
-    fn stream_stops_at_torn_tail() {
-        let mut bytes = encode_frame(&start()).unwrap();
-        bytes.extend(encode_frame(&Request::Ping).unwrap());
-        let whole = bytes.len();
-        bytes.extend(&encode_frame(&start()).unwrap()[..5]);
-        let (msgs, used, err) = decode_stream::<Request>(&bytes);
-        assert_eq!(msgs, vec![start(), Request::Ping]);
-        assert_eq!(used, whole);
-        assert!(matches!(err, Some(FrameError::Truncated)));
-    }
-
-    #[test]
-    fn leading_space_and_blank_are_not_recorded() {
-        assert!(is_recorded("ls -la"));
-        assert!(is_recorded("ls\n  two"));
-        assert!(!is_recorded(" ls"));
-        assert!(!is_recorded("\tls"));
-        assert!(!is_recorded("   "));
-        assert!(!is_recorded(""));
-    }
-
-    #[test]
-    fn keys_are_stable() {
-        let Request::Start(mut s) = start() else { unreachable!() };
-        assert_eq!(s.key(), "s1#3");
-        s.seq = None;
-        assert_eq!(s.key(), "s1@1700000000000");
-    }
+/// What a `Forget` deleted, or would.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ForgetReport {
+    /// Events.
+    pub events: u64,
+    /// Distinct commands among them.
+    pub commands: u64,
+    /// Rows of the labels table for those commands (labels.txt itself is the person's).
+    pub labels: u64,
 }

@@ -1,10 +1,10 @@
 //! `vigil review`: the labelling queue. One key per answer; each answer is appended to the
 //! label file at once, so the agent's watcher schedules a retrain.
 
-use crate::args::{Args, UsageError};
+use crate::args::{unknown_arg, Arg, Args, UsageError};
 use crate::learn::append_label;
 use crate::manage::{ask, fail, paths, unexpected};
-use crate::show::{ago, printable};
+use crate::show::{ago, count, printable};
 use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -52,10 +52,20 @@ fn answer(key: u8) -> Option<Answer> {
 
 /// `vigil review`
 pub fn review(mut args: Args) -> Result<ExitCode, UsageError> {
-    let limit = args.number::<u32>(&["-n", "--limit"])?.unwrap_or(50);
-    let json = args.flag(&["--json"]);
-    let list = args.flag(&["--list"]) || json;
+    let (mut limit, mut json, mut list) = (50u32, false, false);
+    while let Some(arg) = args.next()? {
+        match arg {
+            Arg::Opt(o) => match o.as_str() {
+                "-n" | "--limit" => limit = args.number(&o)?,
+                "--json" => json = true,
+                "--list" => list = true,
+                _ => return Err(unknown_arg(Arg::Opt(o))),
+            },
+            other => return Err(unknown_arg(other)),
+        }
+    }
     args.finish()?;
+    let list = list || json;
     let items = match ask(&Request::Review { limit }, Duration::from_secs(60)) {
         Ok(Response::Review(items)) => items,
         Ok(other) => return Ok(unexpected(&other)),
@@ -64,7 +74,11 @@ pub fn review(mut args: Args) -> Result<ExitCode, UsageError> {
     if list {
         let mut out = std::io::stdout().lock();
         for item in &items {
-            let line = if json { serde_json::to_string(item).unwrap_or_default() } else { format!("{}  {}", describe(item), printable(&item.command, 200)) };
+            let line = if json {
+                serde_json::to_string(item).unwrap_or_default()
+            } else {
+                format!("{}  {}", describe(item), printable(&item.command, 200))
+            };
             if writeln!(out, "{line}").is_err() {
                 break;
             }
@@ -89,9 +103,20 @@ fn ask_each(items: &[ReviewItem]) -> Result<ExitCode, UsageError> {
     let mut input = std::io::stdin().lock();
     let (mut safe, mut unsafe_, mut skipped) = (0, 0, 0);
     // Raw mode turns "\n" into a bare line feed: end lines with "\r\n".
-    let _ = write!(out, "{} commands to review, the most instructive first (s safe, u unsafe, space skip, q quit)\r\n", items.len());
+    let _ = write!(
+        out,
+        "{} to review, the most instructive first (s safe, u unsafe, space skip, q quit)\r\n",
+        count(items.len() as u64, "command", "commands")
+    );
     'items: for (i, item) in items.iter().enumerate() {
-        let _ = write!(out, "\r\n[{}/{}] {}\r\n  $ {}\r\n  safe, unsafe, skip or quit? [s/u/k/q] ", i + 1, items.len(), describe(item), printable(&item.command, 150));
+        let _ = write!(
+            out,
+            "\r\n[{}/{}] {}\r\n  $ {}\r\n  safe, unsafe, skip or quit? [s/u/k/q] ",
+            i + 1,
+            items.len(),
+            describe(item),
+            printable(&item.command, 150)
+        );
         let _ = out.flush();
         let choice = loop {
             let mut key = [0u8; 1];
@@ -160,36 +185,35 @@ fn describe(item: &ReviewItem) -> String {
 /// The terminal in raw mode (keys arrive one at a time, unechoed) for as long as this lives;
 /// nothing when stdin is not a terminal.
 struct RawMode {
-    saved: Option<libc::termios>,
+    saved: Option<rustix::termios::Termios>,
 }
 
 impl RawMode {
     fn enter() -> RawMode {
-        // SAFETY: termios is plain data; tcgetattr fills it or fails, and we check.
-        unsafe {
-            let mut t: libc::termios = std::mem::zeroed();
-            if libc::isatty(0) != 1 || libc::tcgetattr(0, &mut t) != 0 {
-                return RawMode { saved: None };
-            }
-            let saved = t;
-            // No line editing, no echo, and Ctrl-C arrives as a key (so the terminal is
-            // always restored on the way out).
-            t.c_lflag &= !(libc::ICANON | libc::ECHO | libc::ISIG);
-            t.c_cc[libc::VMIN] = 1;
-            t.c_cc[libc::VTIME] = 0;
-            if libc::tcsetattr(0, libc::TCSANOW, &t) != 0 {
-                return RawMode { saved: None };
-            }
-            RawMode { saved: Some(saved) }
+        use rustix::termios::{tcgetattr, tcsetattr, LocalModes, OptionalActions, SpecialCodeIndex};
+        use std::io::IsTerminal;
+        let stdin = std::io::stdin();
+        if !stdin.is_terminal() {
+            return RawMode { saved: None };
         }
+        let Ok(saved) = tcgetattr(&stdin) else { return RawMode { saved: None } };
+        let mut t = saved.clone();
+        // No line editing, no echo, and Ctrl-C arrives as a key (so the terminal is always
+        // restored on the way out).
+        t.local_modes.remove(LocalModes::ICANON | LocalModes::ECHO | LocalModes::ISIG);
+        t.special_codes[SpecialCodeIndex::VMIN] = 1;
+        t.special_codes[SpecialCodeIndex::VTIME] = 0;
+        if tcsetattr(&stdin, OptionalActions::Now, &t).is_err() {
+            return RawMode { saved: None };
+        }
+        RawMode { saved: Some(saved) }
     }
 }
 
 impl Drop for RawMode {
     fn drop(&mut self) {
-        if let Some(t) = self.saved {
-            // SAFETY: restores the attributes read in `enter`.
-            unsafe { libc::tcsetattr(0, libc::TCSANOW, &t) };
+        if let Some(t) = &self.saved {
+            let _ = rustix::termios::tcsetattr(std::io::stdin(), rustix::termios::OptionalActions::Now, t);
         }
     }
 }
@@ -207,5 +231,4 @@ mod tests {
         assert_eq!(answer(0x1b), None);
         assert_eq!(answer(b'\n'), None);
     }
-
 }

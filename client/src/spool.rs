@@ -131,6 +131,27 @@ fn count_events(dir: &Path, stop_at: usize) -> usize {
     entries.flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".event")).take(stop_at).count()
 }
 
+/// Keeps an event the agent could not take, under the person's privacy policy: the
+/// `[redact]` section of the configuration file at `config` (extra patterns, ignored commands
+/// and folders) and the built-in redaction apply before anything reaches the disk, as they do
+/// on the agent's side. A start the policy does not record is not kept (`Ok(false)`); its end,
+/// which carries no command, is kept and later matches nothing.
+pub fn keep(dir: &Path, config: &Path, req: &Request) -> Result<bool, SpoolError> {
+    match req {
+        Request::Start(s) => {
+            let privacy = crate::privacy::Privacy::from_config_file(config);
+            if !privacy.records(&s.command, s.cwd.as_deref()) {
+                return Ok(false);
+            }
+            let mut s = s.clone();
+            s.command = privacy.redact(&s.command);
+            append(dir, &Request::Start(s))?;
+        }
+        other => append(dir, other)?,
+    }
+    Ok(true)
+}
+
 /// What the spool folder holds.
 #[derive(Debug, Default)]
 pub struct Listing {
@@ -161,7 +182,12 @@ pub fn list(dir: &Path) -> std::io::Result<Listing> {
                 out.strange.push(e.path());
             }
         } else if name.starts_with('.') && name.ends_with(".tmp") && kind.is_file() {
-            let old = e.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok()).is_some_and(|age| age.as_secs() > 60);
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age.as_secs() > 60);
             if old {
                 let _ = std::fs::remove_file(e.path());
             }
@@ -184,7 +210,10 @@ pub fn read(file: &Path) -> std::io::Result<Decoded<Entry>> {
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "not a regular file"));
     }
     if meta.len() > MAX_FILE_BYTES {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{} bytes, larger than any event", meta.len())));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{} bytes, larger than any event", meta.len()),
+        ));
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     f.take(MAX_FILE_BYTES).read_to_end(&mut bytes)?;
@@ -211,7 +240,14 @@ mod tests {
     use super::*;
 
     fn start(cmd: &str) -> Request {
-        Request::Start(CommandStart { session: "s".into(), seq: Some(1), shell: "bash".into(), command: cmd.into(), cwd: None, started_at_ms: 5 })
+        Request::Start(CommandStart {
+            session: "s".into(),
+            seq: Some(1),
+            shell: "bash".into(),
+            command: cmd.into(),
+            cwd: None,
+            started_at_ms: 5,
+        })
     }
 
     fn take_all(dir: &Path) -> Vec<Request> {
@@ -263,13 +299,18 @@ mod tests {
         assert_eq!(got.len(), 2, "{got:?}");
         match &got[0] {
             Request::Start(s) => {
-                assert_eq!((s.session.as_str(), s.seq, s.command.as_str(), s.cwd.as_deref()), ("legacy-s", Some(1), "echo legacy-spool-start", Some("/tmp")));
+                assert_eq!(
+                    (s.session.as_str(), s.seq, s.command.as_str(), s.cwd.as_deref()),
+                    ("legacy-s", Some(1), "echo legacy-spool-start", Some("/tmp"))
+                );
                 assert_eq!(s.started_at_ms, 1_700_000_000_000);
             }
             other => panic!("{other:?}"),
         }
         match &got[1] {
-            Request::End(e) => assert_eq!((e.exit_code, e.duration_ms, e.ended_at_ms), (3, Some(42), 1_700_000_000_042)),
+            Request::End(e) => {
+                assert_eq!((e.exit_code, e.duration_ms, e.ended_at_ms), (3, Some(42), 1_700_000_000_042))
+            }
             other => panic!("{other:?}"),
         }
     }

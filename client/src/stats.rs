@@ -1,9 +1,9 @@
 //! `vigil stats`: commands per day as a small chart, the most frequent and the riskiest
 //! commands, verdict and label counts, and the model versions with their F1 over time.
 
-use crate::args::{Args, UsageError};
+use crate::args::{unknown_arg, Arg, Args, UsageError};
 use crate::manage::{ask, unexpected};
-use crate::show::{color_wanted, local_time, printable};
+use crate::show::{color_wanted, local_time, noun, printable};
 use std::fmt::Write as _;
 use std::io::Write;
 use std::process::ExitCode;
@@ -29,16 +29,27 @@ const BAR: usize = 40;
 
 /// `vigil stats`
 pub fn stats(mut args: Args) -> Result<ExitCode, UsageError> {
-    let days = args.number::<u32>(&["--days"])?.unwrap_or(14).clamp(1, 366);
-    let top = args.number::<u32>(&["--top"])?.unwrap_or(10).clamp(1, 100);
-    let json = args.flag(&["--json"]);
+    let (mut days, mut top, mut json) = (14u32, 10u32, false);
+    while let Some(arg) = args.next()? {
+        match arg {
+            Arg::Opt(o) => match o.as_str() {
+                "--days" => days = args.number(&o)?,
+                "--top" => top = args.number(&o)?,
+                "--json" => json = true,
+                _ => return Err(unknown_arg(Arg::Opt(o))),
+            },
+            other => return Err(unknown_arg(other)),
+        }
+    }
     args.finish()?;
+    let (days, top) = (days.clamp(1, 366), top.clamp(1, 100));
     let report = match ask(&Request::Stats { days, top }, Duration::from_secs(120)) {
         Ok(Response::Stats(r)) => r,
         Ok(other) => return Ok(unexpected(&other)),
         Err(code) => return Ok(code),
     };
-    let text = if json { serde_json::to_string(&report).unwrap_or_default() + "\n" } else { render(&report, color_wanted()) };
+    let text =
+        if json { serde_json::to_string(&report).unwrap_or_default() + "\n" } else { render(&report, color_wanted()) };
     // A closed pipe ends us quietly.
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(ExitCode::SUCCESS)
@@ -67,9 +78,19 @@ fn render(r: &StatsReport, color: bool) -> String {
     let dim = |s: &str| if color { format!("\x1b[2m{s}\x1b[0m") } else { s.to_string() };
     let bold = |s: &str| if color { format!("\x1b[1m{s}\x1b[0m") } else { s.to_string() };
     let mut s = String::new();
-    let _ = writeln!(s, "{} commands stored, {} distinct", thousands(r.events), thousands(r.distinct));
+    let _ = writeln!(
+        s,
+        "{} {} stored, {} distinct",
+        thousands(r.events),
+        noun(r.events, "command", "commands"),
+        thousands(r.distinct)
+    );
 
-    let _ = writeln!(s, "\n{}", bold(&format!("Commands per day (last {} days)", r.per_day.len())));
+    let days = match r.per_day.len() {
+        1 => "last day".to_string(),
+        n => format!("last {n} days"),
+    };
+    let _ = writeln!(s, "\n{}", bold(&format!("Commands per day ({days})")));
     let max = r.per_day.iter().map(|d| d.1).max().unwrap_or(0);
     for (day, n) in &r.per_day {
         let _ = writeln!(s, "  {}  {:<w$} {}", day.get(5..).unwrap_or(day), bar(*n, max), thousands(*n), w = BAR);
@@ -92,12 +113,30 @@ fn render(r: &StatsReport, color: bool) -> String {
     let why_width = 80 - (2 + 5 + 2 + count_width + 1 + 2 + 35 + 2);
     for (command, p, n, why) in &r.riskiest {
         let why = why.strip_prefix("rule:").map_or_else(|| why.clone(), |rule| format!("rule {rule}"));
-        let _ = writeln!(s, "  {:>4.0}%  {:>count_width$}x  {:<35}  {}", p * 100.0, thousands(*n), printable(command, 35), dim(&printable(&why, why_width)));
+        let _ = writeln!(
+            s,
+            "  {:>4.0}%  {:>count_width$}x  {:<35}  {}",
+            p * 100.0,
+            thousands(*n),
+            printable(command, 35),
+            dim(&printable(&why, why_width))
+        );
     }
 
-    let counts = |v: &[(String, u64)]| v.iter().map(|(k, n)| format!("{} {k}", thousands(*n))).collect::<Vec<_>>().join(" · ");
-    let _ = writeln!(s, "\n{}  {}", bold("Verdicts"), if r.verdicts.is_empty() { dim("none yet") } else { counts(&r.verdicts) });
-    let _ = writeln!(s, "{}  {}", bold("Your labels"), if r.labels.is_empty() { dim("none yet: `vigil review` asks you") } else { counts(&r.labels) });
+    let counts =
+        |v: &[(String, u64)]| v.iter().map(|(k, n)| format!("{} {k}", thousands(*n))).collect::<Vec<_>>().join(" · ");
+    let _ = writeln!(
+        s,
+        "\n{}  {}",
+        bold("Verdicts"),
+        if r.verdicts.is_empty() { dim("none yet") } else { counts(&r.verdicts) }
+    );
+    let _ = writeln!(
+        s,
+        "{}  {}",
+        bold("Your labels"),
+        if r.labels.is_empty() { dim("none yet: `vigil review` asks you") } else { counts(&r.labels) }
+    );
 
     let _ = writeln!(s, "\n{}", bold("Models (held-out F1)"));
     if r.models.is_empty() {
@@ -107,7 +146,13 @@ fn render(r: &StatsReport, color: bool) -> String {
         let f1_text = f1.map_or("   -".to_string(), |f| format!("{f:.3}"));
         let f1_bar = f1.map_or(String::new(), |f| bar((f * 1000.0) as u64, 1000).chars().take(BAR / 2).collect());
         let mark = if *current { "  <- current" } else { "" };
-        let _ = writeln!(s, "  v{version:<4} {}  {f1_text}  {:<w$}{mark}", local_time(*at).get(..16).unwrap_or(""), f1_bar, w = BAR / 2);
+        let _ = writeln!(
+            s,
+            "  v{version:<4} {}  {f1_text}  {:<w$}{mark}",
+            local_time(*at).get(..16).unwrap_or(""),
+            f1_bar,
+            w = BAR / 2
+        );
     }
     s
 }
@@ -134,7 +179,10 @@ mod tests {
             distinct: 42,
             per_day: vec![("2026-11-27".into(), 999_999), ("2026-11-28".into(), 1)],
             frequent: vec![("x".repeat(300), 7)],
-            riskiest: vec![("rm -rf /".into(), 1.0, 3, "rule:rm-root".into()), ("y".repeat(100), 0.5, 1_000_000, "z".repeat(100))],
+            riskiest: vec![
+                ("rm -rf /".into(), 1.0, 3, "rule:rm-root".into()),
+                ("y".repeat(100), 0.5, 1_000_000, "z".repeat(100)),
+            ],
             verdicts: vec![("safe".into(), 10)],
             labels: vec![],
             models: vec![(1, 0, Some(0.9), true)],
@@ -146,5 +194,23 @@ mod tests {
         assert!(text.contains("1,000,000 commands"), "{text}");
         assert!(text.contains("rule rm-root"), "{text}");
         assert!(text.contains("<- current"), "{text}");
+        assert!(text.contains("Commands per day (last 2 days)"), "{text}");
+    }
+
+    #[test]
+    fn one_is_singular() {
+        let r = StatsReport {
+            events: 1,
+            distinct: 1,
+            per_day: vec![("2026-11-28".into(), 1)],
+            frequent: vec![],
+            riskiest: vec![],
+            verdicts: vec![],
+            labels: vec![],
+            models: vec![],
+        };
+        let text = render(&r, false);
+        assert!(text.starts_with("1 command stored, 1 distinct\n"), "{text}");
+        assert!(text.contains("Commands per day (last day)"), "{text}");
     }
 }
