@@ -7,7 +7,7 @@ use crate::writer::Writer;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use vigil::protocol::{is_recorded, CommandEnd, CommandStart, ErrorKind, ErrorReply, Request, Response, Segment};
+use vigil::protocol::{CommandEnd, CommandStart, ErrorKind, ErrorReply, Request, Response, Segment};
 
 /// At most this many shells are remembered as having a command running; older entries are
 /// dropped first (a shell that was killed never sends its end).
@@ -34,8 +34,17 @@ pub struct Capture {
 impl Capture {
     /// Capture state over a writer. `open` lists commands left running when the agent last
     /// stopped, (session, key, started_at), so their ends still find them.
-    pub fn new(writer: Arc<Writer>, scorer: Arc<Scorer>, privacy: Privacy, hostname: Option<String>, open: Vec<(String, String, i64)>) -> Capture {
-        let running = open.into_iter().map(|(session, key, started_at)| (session, Running { key, started_at, segment: None })).collect();
+    pub fn new(
+        writer: Arc<Writer>,
+        scorer: Arc<Scorer>,
+        privacy: Privacy,
+        hostname: Option<String>,
+        open: Vec<(String, String, i64)>,
+    ) -> Capture {
+        let running = open
+            .into_iter()
+            .map(|(session, key, started_at)| (session, Running { key, started_at, segment: None }))
+            .collect();
         Capture { writer, scorer, privacy, hostname, running: Mutex::new(running), problems: Mutex::new(Vec::new()) }
     }
 
@@ -62,7 +71,7 @@ impl Capture {
     /// Records a command about to run.
     pub fn start(&self, mut start: CommandStart) -> Response {
         if !self.privacy.records(&start.command, start.cwd.as_deref()) {
-            return Response::Started { recorded: false, warning: None };
+            return Response::Started { recorded: false, warning: None, notice: None };
         }
         // Before anything else sees it: what is scored, journalled and stored is the
         // redacted text.
@@ -108,7 +117,7 @@ impl Capture {
             }
         }
         running.insert(start.session, Running { key, started_at: start.started_at_ms, segment });
-        Response::Started { recorded: true, warning }
+        Response::Started { recorded: true, warning, notice: None }
     }
 
     /// Closes the command running in a session. With a sequence number the event is found by
@@ -264,45 +273,37 @@ const CLAIMED: &str = "claimed";
 /// Problems kept for status, newest last.
 const MAX_PROBLEMS: usize = 50;
 
-/// Redaction and the person's do-not-record rules (`[redact]` in config.toml).
-#[derive(Default)]
-pub struct Privacy {
-    extra: vigil::redact::Extra,
-    ignore_commands: Vec<regex::Regex>,
-    ignore_folders: Vec<String>,
-}
+/// Redaction and the person's do-not-record rules (`[redact]` in config.toml): the same
+/// policy the client applies before it spools.
+pub use vigil::privacy::Privacy;
 
-impl Privacy {
-    /// Builds the rules; patterns that do not compile are logged and skipped.
-    pub fn new(config: &crate::config::RedactConfig) -> Privacy {
-        let (extra, bad) = vigil::redact::Extra::new(&config.extra_patterns);
-        for b in bad {
-            tracing::error!("redact.extra_patterns: {b}");
-        }
-        let ignore_commands = config
-            .ignore_commands
-            .iter()
-            .filter_map(|p| regex::Regex::new(p).map_err(|e| tracing::error!("redact.ignore_commands: {p}: {e}")).ok())
-            .collect();
-        let ignore_folders = config.ignore_folders.iter().map(|f| f.trim_end_matches('/').to_string()).collect();
-        Privacy { extra, ignore_commands, ignore_folders }
+/// The policy of the agent's `[redact]` configuration; patterns that do not compile are
+/// logged and skipped.
+pub fn privacy(config: &crate::config::RedactConfig) -> Privacy {
+    let lists = vigil::privacy::RedactLists {
+        extra_patterns: config.extra_patterns.clone(),
+        ignore_commands: config.ignore_commands.clone(),
+        ignore_folders: config.ignore_folders.clone(),
+    };
+    let (privacy, problems) = Privacy::new(&lists);
+    for p in problems {
+        tracing::error!("{p}");
     }
-
-    /// The command with its secrets replaced.
-    pub fn redact(&self, command: &str) -> String {
-        vigil::redact::redact_with(command, &self.extra)
-    }
-
-    /// Whether this command, run in `cwd`, is recorded at all: not typed with a leading space
-    /// nor blank (`is_recorded`), and not matched by the person's ignored commands or folders.
-    pub fn records(&self, command: &str, cwd: Option<&str>) -> bool {
-        is_recorded(command)
-            && !self.ignore_commands.iter().any(|re| re.is_match(command))
-            && !cwd.is_some_and(|d| self.ignore_folders.iter().any(|f| d == f || d.starts_with(&format!("{f}/"))))
-    }
+    privacy
 }
 
 fn storage_error(e: JournalError) -> Response {
     tracing::error!("event not kept: {e}");
     Response::Error(ErrorReply { kind: ErrorKind::Storage, message: e.to_string() })
+}
+
+/// `Request::Start`: records the command, and tells a new session of the configuration's
+/// problems once.
+pub fn apply_start(
+    agent: &std::sync::Arc<crate::state::Agent>,
+    s: vigil::protocol::CommandStart,
+) -> vigil::protocol::Response {
+    let session = s.session.clone();
+    let reply = agent.capture.start(s);
+    agent.tell_config_problems(&session, reply)
 }

@@ -8,8 +8,6 @@ use crate::lock::{AgentLock, LockError};
 use crate::server::{self, Agent};
 use crate::store::{Store, StoreError};
 use crate::writer::{BatchLimits, Writer};
-use interprocess::local_socket::{GenericFilePath, ListenerOptions, ToFsName};
-use interprocess::os::unix::local_socket::ListenerOptionsExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use vigil::paths::{ensure_private_dir, PathError, Paths};
@@ -19,6 +17,9 @@ use vigil::paths::{ensure_private_dir, PathError, Paths};
 pub struct StartOptions {
     /// The configuration explained, for `vigil config`.
     pub explained: Vec<(String, String, String)>,
+    /// What is wrong in the configuration (`config.toml:LINE: KEY: what`), for `vigil status`
+    /// and the first command of each shell.
+    pub config_problems: Vec<String>,
     /// Wait up to this long for the lock (an agent being replaced is still stopping).
     pub wait_lock: Option<Duration>,
 }
@@ -61,14 +62,26 @@ pub fn run(paths: &Paths, config: &Config, opts: &StartOptions) -> Result<(), Da
 
     let store = Store::open(&paths.db)?;
     let open = store.open_events(vigil::now_ms() - 7 * 24 * 3600 * 1000)?;
-    let scorer = Arc::new(crate::score::Scorer::new(config.score.clone()));
+    let (rules, problems) = crate::rules::RuleSet::from_config(&config.rules);
+    for problem in problems {
+        tracing::warn!("config: {problem}");
+    }
+    let scorer = Arc::new(crate::score::Scorer::new(config.score.clone()).with_rules(rules));
+    // Shown by `vigil status` and `vigil doctor` once capture is up.
+    let mut model_problem = None;
     match store.current_model() {
         Ok(Some((version, trained_at, _, blob))) => match crate::model::Model::from_bytes(&blob) {
             Ok(model) => {
                 scorer.set_model(Some(Arc::new(crate::score::Current { model, version, trained_at })));
                 tracing::info!(version, "model loaded");
             }
-            Err(e) => tracing::error!("model v{version} is unreadable ({e}); training a new one in the background, rules only until then"),
+            Err(e) => {
+                let what = format!(
+                    "model v{version} is unreadable ({e}): rules only until a new model is trained (under way)"
+                );
+                tracing::error!("{what}");
+                model_problem = Some(what);
+            }
         },
         Ok(None) => tracing::info!("no model yet: training v1 from the bootstrap corpus in the background"),
         Err(e) => tracing::error!("cannot read the current model: {e}"),
@@ -84,9 +97,19 @@ pub fn run(paths: &Paths, config: &Config, opts: &StartOptions) -> Result<(), Da
         max_delay: Duration::from_millis(config.capture.batch_max_delay_ms.min(60_000)),
     };
     let (writer, writer_thread) = Writer::start(store, journal, replay, limits);
-    let learner = crate::learn::Learner::new(paths.db.clone(), paths.labels.clone(), config.model.clone(), config.learn.clone(), scorer.clone());
+    let learner = crate::learn::Learner::new(
+        paths.db.clone(),
+        paths.labels.clone(),
+        config.model.clone(),
+        config.learn.clone(),
+        scorer.clone(),
+    );
     learner.reload_labels();
-    let _ = std::fs::create_dir_all(&paths.config_dir);
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        // The label file lives here: the person's alone.
+        let _ = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&paths.config_dir);
+    }
     let watched = {
         let l = learner.clone();
         crate::labels::watch(&paths.labels, Duration::from_millis(200), move || l.reload_labels())
@@ -102,7 +125,7 @@ pub fn run(paths: &Paths, config: &Config, opts: &StartOptions) -> Result<(), Da
         let l = learner.clone();
         std::thread::Builder::new().name("vigil-learn".into()).spawn(move || l.run()).map_err(DaemonError::Runtime)?
     };
-    let privacy = crate::capture::Privacy::new(&config.redact);
+    let privacy = crate::capture::privacy(&config.redact);
     let capture = Capture::new(writer.clone(), scorer, privacy, hostname(), open);
     // A spool file the previous agent was taking in when it died may be what killed it: keep
     // it aside. The rest of the spool is taken in once the socket listens (see `serve`), so
@@ -110,6 +133,9 @@ pub fn run(paths: &Paths, config: &Config, opts: &StartOptions) -> Result<(), Da
     capture.quarantine_leftovers(&paths.spool, &paths.quarantine);
     for p in &replay_problems {
         capture.problem(format!("journal: {p}"));
+    }
+    if let Some(p) = model_problem {
+        capture.problem(p);
     }
     if let Some(note) = &paths.runtime_note {
         capture.problem(note.clone());
@@ -124,15 +150,15 @@ pub fn run(paths: &Paths, config: &Config, opts: &StartOptions) -> Result<(), Da
         Duration::from_secs(config.agent.idle_timeout_secs.clamp(1, 24 * 3600)),
     );
     agent.config = opts.explained.clone();
+    agent.config_problems = opts.config_problems.clone();
+    agent.config_path = paths.config.display().to_string();
     agent.quarantine = paths.quarantine.clone();
     let agent = Arc::new(agent);
     // One thread: a request is a few microseconds of work, and on a busy laptop each wake-up
     // of another thread is a context switch the person's shell waits for. SQLite reads go to
-    // the blocking pool, writes to the writer thread.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(DaemonError::Runtime)?;
+    // the blocking pool; captured events are written by the writer thread, and the few other
+    // writes (imports, forget, models, labels) by connections of their own (see `store`).
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(DaemonError::Runtime)?;
     let served = runtime.block_on(serve(paths, agent.clone(), config.capture.spool_poll_secs));
     // Whatever happened, commit what was accepted before saying goodbye. A training under
     // way is not waited for: its model would be stored by a process that is leaving.
@@ -167,8 +193,12 @@ async fn serve(paths: &Paths, agent: Arc<Agent>, spool_poll_secs: u64) -> Result
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(listen_err(e)),
     }
-    let name = paths.socket.as_path().to_fs_name::<GenericFilePath>().map_err(listen_err)?;
-    let listener = ListenerOptions::new().name(name).mode(0o600).create_tokio().map_err(listen_err)?;
+    let listener = tokio::net::UnixListener::bind(&paths.socket).map_err(listen_err)?;
+    // The folder is 0700 already; the socket is made the owner's alone too, as a second wall.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&paths.socket, std::fs::Permissions::from_mode(0o600)).map_err(listen_err)?;
+    }
     tracing::info!(socket = %paths.socket.display(), "listening");
 
     let socket_id = socket_identity(&paths.socket);
@@ -178,7 +208,8 @@ async fn serve(paths: &Paths, agent: Arc<Agent>, spool_poll_secs: u64) -> Result
     // whose folder was deleted (or whose socket another agent replaced) is serving no one,
     // and must not take new spool files into a deleted store.
     let watch_agent = agent.clone();
-    let (spool, quarantine, home, socket) = (paths.spool.clone(), paths.quarantine.clone(), paths.data_dir.clone(), paths.socket.clone());
+    let (spool, quarantine, home, socket) =
+        (paths.spool.clone(), paths.quarantine.clone(), paths.data_dir.clone(), paths.socket.clone());
     let poll = Duration::from_secs(spool_poll_secs.clamp(1, 3600));
     let spool_task = tokio::spawn(async move {
         loop {
@@ -224,11 +255,6 @@ fn socket_identity(path: &std::path::Path) -> Option<(u64, u64)> {
 }
 
 fn hostname() -> Option<String> {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for its length; gethostname NUL-terminates within it or fails.
-    if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } != 0 {
-        return None;
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    Some(String::from_utf8_lossy(&buf[..end]).into_owned())
+    let name = rustix::system::uname().nodename().to_string_lossy().into_owned();
+    (!name.is_empty()).then_some(name)
 }

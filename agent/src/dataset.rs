@@ -1,14 +1,29 @@
 //! CSV datasets: every event with its label (`vigil export --csv`), a synthetic labelled
 //! sample (`vigild gen-sample`), and reading a labelled CSV to train on (`vigild train --csv`).
 
-use crate::learn::bootstrap_examples;
 use crate::model::Example;
 use crate::store::{Store, StoreError};
+use crate::training::bootstrap_examples;
 use std::path::Path;
 
 /// The columns of an exported CSV, in order. `label` is the person's label of the command
 /// (empty if none); `predicted` is the label vigil gave it when it ran.
-pub const COLUMNS: &[&str] = &["id", "session", "shell", "command", "cwd", "hostname", "started_at", "duration_ms", "exit_code", "label", "predicted", "p_unsafe", "reason", "model_version"];
+pub const COLUMNS: &[&str] = &[
+    "id",
+    "session",
+    "shell",
+    "command",
+    "cwd",
+    "hostname",
+    "started_at",
+    "duration_ms",
+    "exit_code",
+    "label",
+    "predicted",
+    "p_unsafe",
+    "reason",
+    "model_version",
+];
 
 /// CSV errors.
 #[derive(Debug, thiserror::Error)]
@@ -102,7 +117,10 @@ pub fn gen_sample(count: usize, out: &Path) -> Result<(), DatasetError> {
     // shuffled by position.
     let n_safe = count / 2;
     let n_unsafe = count * 3 / 10;
-    let mut classes: Vec<u8> = std::iter::repeat_n(0u8, n_safe).chain(std::iter::repeat_n(1, n_unsafe)).chain(std::iter::repeat_n(2, count - n_safe - n_unsafe)).collect();
+    let mut classes: Vec<u8> = std::iter::repeat_n(0u8, n_safe)
+        .chain(std::iter::repeat_n(1, n_unsafe))
+        .chain(std::iter::repeat_n(2, count - n_safe - n_unsafe))
+        .collect();
     for i in (1..classes.len()).rev() {
         classes.swap(i, (next() % (i as u64 + 1)) as usize);
     }
@@ -158,7 +176,10 @@ pub fn read_labelled(path: &Path) -> Result<Labelled, DatasetError> {
     let mut r = csv::ReaderBuilder::new().flexible(false).from_path(path).map_err(csv_err(path))?;
     let headers = r.byte_headers().map_err(csv_err(path))?.clone();
     let col = |name: &'static str| {
-        headers.iter().position(|h| h == name.as_bytes()).ok_or(DatasetError::MissingColumn { path: path.display().to_string(), column: name })
+        headers
+            .iter()
+            .position(|h| h == name.as_bytes())
+            .ok_or(DatasetError::MissingColumn { path: path.display().to_string(), column: name })
     };
     let (ci, li) = (col("command")?, col("label")?);
     let mut out = Labelled::default();
@@ -188,11 +209,23 @@ pub fn read_labelled(path: &Path) -> Result<Labelled, DatasetError> {
         };
         match label.trim() {
             "" | "unknown" => out.unlabelled += 1,
-            l @ ("safe" | "unsafe") if !cmd.trim().is_empty() => out.examples.push(Example { command: cmd.to_string(), unsafe_: l == "unsafe", weight: 1.0 }),
+            l @ ("safe" | "unsafe") if !cmd.trim().is_empty() => {
+                out.examples.push(Example { command: cmd.to_string(), unsafe_: l == "unsafe", weight: 1.0 })
+            }
             _ => bad(&mut out, line),
         }
     }
     Ok(out)
+}
+
+/// `vigil export`: commits the queue first, then writes the CSV on the reading connection.
+pub async fn apply_export(agent: &std::sync::Arc<crate::state::Agent>, path: String) -> vigil::protocol::Response {
+    agent.capture.writer().flush(std::time::Duration::from_secs(5)).await;
+    let out = std::path::PathBuf::from(path);
+    match agent.read(move |s| export(s, &out).map_err(|e| crate::store::StoreError::Invalid(e.to_string()))).await {
+        Ok(rows) => vigil::protocol::Response::Exported { rows },
+        Err(e) => crate::state::internal(e),
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,10 @@
 //! Features of a command line for the model: shell-aware tokens (from the parser, with flags
-//! and paths normalised) into TF-IDF over 1-3 grams with a capped vocabulary.
+//! and paths normalised) into TF-IDF over 1-3 grams with a capped vocabulary, beside the
+//! structural features of what each command does (`action.rs`).
+//!
+//! Wrappers (`sudo`, `env`, `time`, `nice`, `nohup`, `timeout`, ...) are transparent: they are
+//! not tokens, so an n-gram never makes `sudo` a reason by itself; privilege is a structural
+//! feature instead. `xargs` stays a token: what it runs takes its arguments from a pipe.
 //!
 //! Tokens and n-grams are linear in the parsed line (each command is looked at once, with
 //! only the name of the one before it), so a hostile line costs what its length does.
@@ -31,7 +36,7 @@ pub fn command_tokens(parsed: &Parsed) -> Vec<Vec<String>> {
 
 /// Appends the tokens of one command to `seq`.
 fn tokens_of(cmd: &Cmd, seq: &mut Vec<String>) {
-    for w in &cmd.wrappers {
+    for w in cmd.wrappers.iter().filter(|w| *w == "xargs") {
         seq.push(format!("^{w}"));
     }
     seq.push(cmd.name().to_ascii_lowercase());
@@ -49,9 +54,10 @@ fn tokens_of(cmd: &Cmd, seq: &mut Vec<String>) {
             if let Some((_, v)) = a.split_once('=') {
                 operands.push(word_class(v));
             }
-        } else if let Some(body) = a.strip_prefix('-').filter(|body| {
-            !after_dashes && !body.is_empty() && !body.starts_with(|c: char| c.is_ascii_digit())
-        }) {
+        } else if let Some(body) = a
+            .strip_prefix('-')
+            .filter(|body| !after_dashes && !body.is_empty() && !body.starts_with(|c: char| c.is_ascii_digit()))
+        {
             // A bundle of short flags: -rf -> -f -r. Long-ish single-dash words (-delete,
             // -auto-approve) stay whole.
             if body.len() <= 4 && body.chars().all(|c| c.is_ascii_alphabetic()) {
@@ -71,11 +77,7 @@ fn tokens_of(cmd: &Cmd, seq: &mut Vec<String>) {
         seq.push(format!("redir{}", if op.contains('>') { ">" } else { "<" }));
         seq.push(word_class(target));
     }
-    if cmd
-        .substituted
-        .iter()
-        .any(|c| matches!(c.name(), "curl" | "wget"))
-    {
+    if cmd.substituted.iter().any(|c| matches!(c.name(), "curl" | "wget")) {
         seq.push("$(download)".into());
     }
 }
@@ -85,12 +87,8 @@ fn tokens_of(cmd: &Cmd, seq: &mut Vec<String>) {
 pub fn word_class(w: &str) -> String {
     let t = w.trim_end_matches('/');
     // A prefix in any ASCII case, without a lower-cased copy (most words never need one).
-    let starts = |prefixes: &[&str]| {
-        prefixes.iter().any(|p| {
-            w.get(..p.len())
-                .is_some_and(|head| head.eq_ignore_ascii_case(p))
-        })
-    };
+    let starts =
+        |prefixes: &[&str]| prefixes.iter().any(|p| w.get(..p.len()).is_some_and(|head| head.eq_ignore_ascii_case(p)));
     if w.is_empty() {
         return "<empty>".into();
     }
@@ -103,14 +101,7 @@ pub fn word_class(w: &str) -> String {
     if matches!(t, "*" | "." | "./" | ".." | "./*" | ".*") || t.is_empty() {
         return "<here>".into();
     }
-    if t == "~"
-        || t == "$HOME"
-        || t == "${HOME}"
-        || t == "~/*"
-        || t == "$HOME/*"
-        || t == "/home"
-        || t == "/root"
-    {
+    if t == "~" || t == "$HOME" || t == "${HOME}" || t == "~/*" || t == "$HOME/*" || t == "/home" || t == "/root" {
         return "<home>".into();
     }
     if starts(&["http://", "https://", "ftp://"]) {
@@ -127,25 +118,14 @@ pub fn word_class(w: &str) -> String {
             _ => "<disk>".into(),
         };
     }
-    for sys in [
-        "/etc", "/boot", "/usr", "/bin", "/sbin", "/lib", "/var/log", "/var/lib", "/var", "/proc",
-        "/sys", "/opt",
-    ] {
-        if t.strip_prefix(sys)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-        {
-            return if t == sys {
-                format!("<sys>{sys}")
-            } else {
-                format!("<sys>{sys}/...")
-            };
+    for sys in
+        ["/etc", "/boot", "/usr", "/bin", "/sbin", "/lib", "/var/log", "/var/lib", "/var", "/proc", "/sys", "/opt"]
+    {
+        if t.strip_prefix(sys).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')) {
+            return if t == sys { format!("<sys>{sys}") } else { format!("<sys>{sys}/...") };
         }
     }
-    if t.starts_with("~/")
-        || t.starts_with("$HOME/")
-        || t.starts_with("/home/")
-        || t.starts_with("/Users/")
-    {
+    if t.starts_with("~/") || t.starts_with("$HOME/") || t.starts_with("/home/") || t.starts_with("/Users/") {
         // Dotfiles under the home keep their name: ~/.ssh, ~/.bash_history.
         let rest = t.split_once('/').map_or("", |x| x.1);
         let rest = if t.starts_with("/home/") || t.starts_with("/Users/") {
@@ -154,11 +134,7 @@ pub fn word_class(w: &str) -> String {
             rest
         };
         let first = rest.split('/').next().unwrap_or("");
-        return if first.starts_with('.') {
-            format!("<home>/{first}")
-        } else {
-            "<home>/...".into()
-        };
+        return if first.starts_with('.') { format!("<home>/{first}") } else { "<home>/...".into() };
     }
     if t.starts_with('/') {
         return "<abs>".into();
@@ -224,35 +200,22 @@ impl Vectorizer {
                 }
             }
         }
-        let mut terms: Vec<(&str, f64, u64)> =
-            tf.into_iter().map(|(t, (n, df))| (t, n, df)).collect();
+        let mut terms: Vec<(&str, f64, u64)> = tf.into_iter().map(|(t, (n, df))| (t, n, df)).collect();
         // Most frequent first; ties by name, so that fitting is deterministic.
         terms.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
         terms.truncate(max_features);
         terms.sort_by(|a, b| a.0.cmp(b.0));
         let n = docs.len() as f64;
         let vocab: Vec<String> = terms.iter().map(|t| t.0.to_string()).collect();
-        let idf = terms
-            .iter()
-            .map(|t| ((1.0 + n) / (1.0 + t.2 as f64)).ln() + 1.0)
-            .collect();
-        let mut v = Vectorizer {
-            vocab,
-            idf,
-            index: HashMap::new(),
-        };
+        let idf = terms.iter().map(|t| ((1.0 + n) / (1.0 + t.2 as f64)).ln() + 1.0).collect();
+        let mut v = Vectorizer { vocab, idf, index: HashMap::new() };
         v.reindex();
         v
     }
 
     /// Rebuilds the term index (after deserializing).
     pub fn reindex(&mut self) {
-        self.index = self
-            .vocab
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.clone(), i))
-            .collect();
+        self.index = self.vocab.iter().enumerate().map(|(i, t)| (t.clone(), i)).collect();
     }
 
     /// Number of columns.
@@ -260,13 +223,17 @@ impl Vectorizer {
         self.vocab.len()
     }
 
-    /// The L2-normalised TF-IDF row of one document, written into `row` (cleared first).
-    pub fn transform_into(&self, doc: &[String], row: &mut Vec<f64>) {
+    /// The L2-normalised TF-IDF row of one document, written into `row` (cleared first, then
+    /// `extra` zeros appended for columns of other features). Returns the share of the
+    /// document's terms that the vocabulary knows (0 for an empty document).
+    pub fn transform_into(&self, doc: &[String], row: &mut Vec<f64>, extra: usize) -> f64 {
         row.clear();
-        row.resize(self.vocab.len(), 0.0);
+        row.resize(self.vocab.len() + extra, 0.0);
+        let mut known = 0usize;
         for t in doc {
             if let Some(x) = self.index.get(t).and_then(|&i| row.get_mut(i)) {
                 *x += 1.0;
+                known += 1;
             }
         }
         let mut norm = 0.0;
@@ -277,6 +244,11 @@ impl Vectorizer {
         if norm > 0.0 {
             let norm = norm.sqrt();
             row.iter_mut().for_each(|x| *x /= norm);
+        }
+        if doc.is_empty() {
+            0.0
+        } else {
+            known as f64 / doc.len() as f64
         }
     }
 }
@@ -293,10 +265,10 @@ mod tests {
         assert_eq!(a, command_tokens(&parse("rm -fr /tmp/x")));
         assert_eq!(a, command_tokens(&parse("rm -r -f /tmp/x")));
         assert_eq!(a, vec![vec!["rm", "-f", "-r", "<abs>"]]);
-        assert_eq!(
-            command_tokens(&parse("sudo rm -rf ~")),
-            vec![vec!["^sudo", "rm", "-f", "-r", "<home>"]]
-        );
+        // Wrappers are transparent.
+        assert_eq!(command_tokens(&parse("sudo rm -rf ~")), vec![vec!["rm", "-f", "-r", "<home>"]]);
+        assert_eq!(command_tokens(&parse("sudo apt update")), command_tokens(&parse("apt update")));
+        assert_eq!(command_tokens(&parse("env A=1 nice -n 5 timeout 10 make")), command_tokens(&parse("make")));
     }
 
     #[test]
@@ -318,25 +290,24 @@ mod tests {
     fn pipelines_and_ngrams() {
         let p = parse("curl -fsSL https://x | sudo bash");
         let toks = command_tokens(&p);
-        assert_eq!(toks[1], vec!["|curl", "^sudo", "bash"]);
+        assert_eq!(toks[1], vec!["|curl", "bash"]);
         let grams = ngrams(&p);
-        assert!(grams.contains(&"|curl ^sudo bash".to_string()));
+        assert!(grams.contains(&"|curl bash".to_string()));
         assert!(grams.contains(&"curl -L".to_string()), "{grams:?}");
     }
 
     #[test]
     fn tfidf_rows_are_normalised_and_capped() {
-        let docs: Vec<Vec<String>> = ["rm -rf /", "ls -la", "ls", "git push -f"]
-            .iter()
-            .map(|l| ngrams(&parse(l)))
-            .collect();
+        let docs: Vec<Vec<String>> =
+            ["rm -rf /", "ls -la", "ls", "git push -f"].iter().map(|l| ngrams(&parse(l))).collect();
         let v = Vectorizer::fit(&docs, &[1.0; 4], 5);
         assert_eq!(v.width(), 5);
         let mut row = Vec::new();
-        v.transform_into(&ngrams(&parse("ls -la")), &mut row);
+        assert!(v.transform_into(&ngrams(&parse("ls -la")), &mut row, 2) > 0.0);
+        assert_eq!(row.len(), 7);
         let norm: f64 = row.iter().map(|x| x * x).sum();
         assert!((norm - 1.0).abs() < 1e-9, "{row:?}");
-        v.transform_into(&ngrams(&parse("zzz")), &mut row);
+        assert_eq!(v.transform_into(&ngrams(&parse("zzz")), &mut row, 0), 0.0);
         assert!(row.iter().all(|x| *x == 0.0));
     }
 }

@@ -28,9 +28,15 @@ impl Importer {
     }
 
     /// Redacts, dedupes, scores and stores one batch of a history file of `shell`.
-    pub fn import(&mut self, capture: &Capture, shell: &str, entries: Vec<HistoryEntry>) -> Result<ImportSummary, StoreError> {
+    pub fn import(
+        &mut self,
+        capture: &Capture,
+        shell: &str,
+        entries: Vec<HistoryEntry>,
+    ) -> Result<ImportSummary, StoreError> {
         let mut summary = ImportSummary::default();
-        let batch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let batch =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         let mut rows = Vec::with_capacity(entries.len());
         for (i, entry) in entries.into_iter().enumerate() {
             if !capture.privacy().records(&entry.command, None) {
@@ -76,13 +82,17 @@ impl Importer {
             self.scores.clear();
             self.generation = generation;
         }
-        let mut missing: Vec<&str> = rows.iter().map(|r| r.event.command.as_str()).filter(|c| !self.scores.contains_key(*c)).collect();
+        let mut missing: Vec<&str> =
+            rows.iter().map(|r| r.event.command.as_str()).filter(|c| !self.scores.contains_key(*c)).collect();
         missing.sort_unstable();
         missing.dedup();
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
         let chunk = missing.len().div_ceil(threads).max(1);
         let scored: Vec<ScoreRecord> = std::thread::scope(|s| {
-            let workers: Vec<_> = missing.chunks(chunk).map(|part| s.spawn(move || part.iter().map(|c| scorer.score(c)).collect::<Vec<_>>())).collect();
+            let workers: Vec<_> = missing
+                .chunks(chunk)
+                .map(|part| s.spawn(move || part.iter().map(|c| scorer.score(c)).collect::<Vec<_>>()))
+                .collect();
             // A worker that panicked loses its scores; those rows are stored unscored.
             workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
         });
@@ -97,5 +107,28 @@ impl Importer {
                 row.event.model_version = s.model_version;
             }
         }
+    }
+}
+
+/// `vigil import`: on the importer's own connection, once the first model is ready (imported
+/// commands are scored as they are stored).
+pub async fn apply(
+    agent: &std::sync::Arc<crate::state::Agent>,
+    shell: String,
+    entries: Vec<vigil::protocol::HistoryEntry>,
+) -> vigil::protocol::Response {
+    let agent = agent.clone();
+    let run = move || {
+        agent.learner.wait_ready(std::time::Duration::from_secs(120));
+        crate::state::with_connection(
+            &agent.importer,
+            || Importer::open(&agent.db),
+            |importer| importer.import(&agent.capture, &shell, entries),
+        )
+    };
+    match tokio::task::spawn_blocking(run).await {
+        Ok(Ok(summary)) => vigil::protocol::Response::Imported(summary),
+        Ok(Err(e)) => crate::state::internal(e),
+        Err(e) => crate::state::internal(e.to_string()),
     }
 }

@@ -187,7 +187,8 @@ impl Journal {
 
     fn create(dir: &Path, segment: u64) -> Result<Journal, JournalError> {
         let path = segment_path(dir, segment);
-        let file = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(&path).map_err(io_err(&path))?;
+        let file =
+            std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(&path).map_err(io_err(&path))?;
         if let Err(e) = reserve(&file) {
             if e.raw_os_error() == Some(libc::ENOSPC) {
                 // A segment without its reserve would refuse events on a full disk: keep
@@ -243,15 +244,10 @@ impl Journal {
 pub const RESERVE: i64 = 1 << 20;
 
 fn reserve(file: &File) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
     // KEEP_SIZE: the blocks are allocated but the file's size stays what was written, so a
     // replay reads only real records. A filesystem without fallocate just gets no reserve.
-    // SAFETY: fallocate on a descriptor we own, with in-range arguments.
-    if unsafe { libc::fallocate(file.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, 0, RESERVE) } == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
+    rustix::fs::fallocate(file, rustix::fs::FallocateFlags::KEEP_SIZE, 0, RESERVE as u64)?;
+    Ok(())
 }
 
 /// Largest segment read at replay: a segment holds one batch's records at most.
@@ -260,7 +256,10 @@ const MAX_SEGMENT_BYTES: u64 = 1 << 30;
 /// Reads a segment, refusing (without blocking) anything that is not a regular file.
 fn read_segment(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let f = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY).open(path)?;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
     let meta = f.metadata()?;
     if !meta.file_type().is_file() {
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "not a regular file"));
@@ -357,7 +356,10 @@ mod tests {
         assert_eq!(replay.records.len(), 2);
         match &replay.records[0] {
             Record::Start(row) => {
-                assert_eq!((row.key.as_str(), row.command.as_str(), row.cwd.as_deref(), row.hostname.as_deref()), ("legacy-j#1", "echo legacy-journal-start", Some("/home"), Some("h")));
+                assert_eq!(
+                    (row.key.as_str(), row.command.as_str(), row.cwd.as_deref(), row.hostname.as_deref()),
+                    ("legacy-j#1", "echo legacy-journal-start", Some("/home"), Some("h"))
+                );
                 assert_eq!((row.started_at, row.p_unsafe, row.model_version), (1_700_000_001_000, Some(0.1), Some(1)));
             }
             other => panic!("{other:?}"),

@@ -90,7 +90,13 @@ pub fn parse(text: &str) -> LabelSet {
             continue;
         }
         // Errors are shown by `vigil status` and logged: a bad line may hold a secret.
-        let mut error = |e: &str| set.errors.push(LabelError { line: line_no, text: shorten(&vigil::redact::redact(line)), error: vigil::redact::redact(e) });
+        let mut error = |e: &str| {
+            set.errors.push(LabelError {
+                line: line_no,
+                text: shorten(&vigil::redact::redact(line)),
+                error: vigil::redact::redact(e),
+            })
+        };
         let (word, rest) = match trimmed.split_once(char::is_whitespace) {
             Some((w, r)) => (w, r.trim_start()),
             None => (trimmed, ""),
@@ -135,7 +141,11 @@ fn shorten(line: &str) -> String {
 /// Watches the folder of the label file (so that editors that save by renaming a temporary
 /// file over it, delete and re-create it, or create it for the first time are all seen) and
 /// calls `on_change` once per burst of events, after `quiet` without any.
-pub fn watch(path: &Path, quiet: std::time::Duration, on_change: impl Fn() + Send + 'static) -> Result<notify::RecommendedWatcher, notify::Error> {
+pub fn watch(
+    path: &Path,
+    quiet: std::time::Duration,
+    on_change: impl Fn() + Send + 'static,
+) -> Result<notify::RecommendedWatcher, notify::Error> {
     use notify::Watcher;
     let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
@@ -168,7 +178,11 @@ mod tests {
     #[test]
     fn secrets_in_label_lines_are_redacted_and_look_alikes_kept() {
         let set = parse("unsafe mysql -u root -pHunter2Secret db\nsafe mkdir -pv build\nghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789 ls\n");
-        assert!(set.labels.contains_key("mysql -u root -p<redacted> db"), "{:?}", set.labels.keys().collect::<Vec<_>>());
+        assert!(
+            set.labels.contains_key("mysql -u root -p<redacted> db"),
+            "{:?}",
+            set.labels.keys().collect::<Vec<_>>()
+        );
         assert!(set.labels.contains_key("mkdir -pv build"));
         let e = &set.errors[0];
         assert!(!e.text.contains("ghp_") && !e.error.contains("ghp_"), "{e:?}");

@@ -5,7 +5,6 @@
 
 use std::fs::File;
 use std::io::{Seek, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -41,16 +40,20 @@ impl AgentLock {
     /// long (an older agent being replaced is still flushing).
     pub fn acquire(path: &Path, wait: Option<Duration>) -> Result<AgentLock, LockError> {
         let io = |source| LockError::Io { path: path.to_path_buf(), source };
-        let mut file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(path).map_err(io)?;
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .map_err(io)?;
         let until = Instant::now() + wait.unwrap_or_default();
         loop {
-            // SAFETY: flock on a descriptor we own.
-            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
-                break;
-            }
-            let err = std::io::Error::last_os_error();
-            if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
-                return Err(io(err));
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) => {}
+                Err(std::fs::TryLockError::Error(err)) => return Err(io(err)),
             }
             if Instant::now() >= until {
                 let pid = std::fs::read_to_string(path).ok().and_then(|t| t.trim().parse().ok());

@@ -48,6 +48,23 @@ pub fn uncertainty(p_unsafe: Option<f64>) -> f64 {
     }
 }
 
+/// `vigil review`: the queue, ranked with a model (not rules only) even right after a first
+/// start; the wait is outside the shared reader so that status stays answerable meanwhile.
+pub async fn apply(agent: &std::sync::Arc<crate::state::Agent>, limit: u32) -> vigil::protocol::Response {
+    agent.capture.writer().flush(std::time::Duration::from_secs(2)).await;
+    let learner = agent.learner.clone();
+    let _ = tokio::task::spawn_blocking(move || learner.wait_ready(std::time::Duration::from_secs(120))).await;
+    let scorer = agent.capture.scorer().clone();
+    match agent.read(move |s| queue(s, &scorer, limit)).await {
+        Ok(mut items) => {
+            // A command too long to show is too long to judge from a list.
+            items.retain(|i| i.command.len() <= vigil::protocol::LIST_TEXT_MAX);
+            vigil::protocol::Response::Review(items)
+        }
+        Err(e) => crate::state::internal(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,8 @@
 //! `vigil stats`: commands per day, the most frequent and the riskiest commands, verdict and
 //! label counts, and the model versions' F1 over time, from one pass over the store.
 
-use crate::learn::Report;
 use crate::store::{Store, StoreError};
+use crate::training::Report;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use vigil::protocol::StatsReport;
@@ -31,19 +31,30 @@ pub fn report(store: &Store, days: u32, top: u32) -> Result<StatsReport, StoreEr
             keep(&mut riskiest, ((p * 1e6) as u64, u.count, u.command, u.reason.unwrap_or_default()), top);
         }
     })?;
-    let verdicts = ["safe", "unsafe", "unknown", "unscored"].into_iter().zip(verdicts).filter(|(_, n)| *n > 0).map(|(k, n)| (k.to_string(), n)).collect();
+    let verdicts = ["safe", "unsafe", "unknown", "unscored"]
+        .into_iter()
+        .zip(verdicts)
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| (k.to_string(), n))
+        .collect();
     let models = store
         .list_models()?
         .into_iter()
         .rev()
-        .map(|m| (m.version, m.created_at, serde_json::from_str::<Report>(&m.metrics).ok().map(|r| r.macro_f1()), m.current))
+        .map(|m| {
+            (m.version, m.created_at, serde_json::from_str::<Report>(&m.metrics).ok().map(|r| r.macro_f1()), m.current)
+        })
         .collect();
     Ok(StatsReport {
         events,
         distinct,
         per_day: store.per_day(days)?,
         frequent: frequent.into_sorted_vec().into_iter().map(|Reverse((n, c))| (c, n)).collect(),
-        riskiest: riskiest.into_sorted_vec().into_iter().map(|Reverse((p, n, c, why))| (c, p as f64 / 1e6, n, why)).collect(),
+        riskiest: riskiest
+            .into_sorted_vec()
+            .into_iter()
+            .map(|Reverse((p, n, c, why))| (c, p as f64 / 1e6, n, why))
+            .collect(),
         verdicts,
         labels: store.labels_by_kind()?,
         models,
@@ -56,6 +67,23 @@ fn keep<T: Ord>(heap: &mut BinaryHeap<Reverse<T>>, item: T, top: usize) {
     } else if heap.peek().is_some_and(|Reverse(weakest)| item > *weakest) {
         heap.pop();
         heap.push(Reverse(item));
+    }
+}
+
+/// `vigil stats`: commits the queue first; long commands are clipped to fit a reply.
+pub async fn apply(agent: &std::sync::Arc<crate::state::Agent>, days: u32, top: u32) -> vigil::protocol::Response {
+    agent.capture.writer().flush(std::time::Duration::from_secs(2)).await;
+    match agent.read(move |s| report(s, days, top)).await {
+        Ok(mut report) => {
+            for (c, _) in &mut report.frequent {
+                vigil::protocol::clip(c);
+            }
+            for (c, _, _, _) in &mut report.riskiest {
+                vigil::protocol::clip(c);
+            }
+            vigil::protocol::Response::Stats(report)
+        }
+        Err(e) => crate::state::internal(e),
     }
 }
 

@@ -52,7 +52,12 @@ pub struct Writer {
 impl Writer {
     /// Starts the writer thread. Records found in the journal are queued first, and their
     /// segments are deleted once they are committed.
-    pub fn start(store: Store, journal: Journal, replay: Replay, limits: BatchLimits) -> (Arc<Writer>, std::thread::JoinHandle<()>) {
+    pub fn start(
+        store: Store,
+        journal: Journal,
+        replay: Replay,
+        limits: BatchLimits,
+    ) -> (Arc<Writer>, std::thread::JoinHandle<()>) {
         let replayed = replay.records.len() as u64;
         let writer = Arc::new(Writer {
             queue: Mutex::new(Queue {
@@ -249,7 +254,10 @@ impl Writer {
                     if self.lock().closing {
                         failures_while_closing += 1;
                         if failures_while_closing >= 5 || !e.is_busy() {
-                            tracing::error!("stopping with {} records uncommitted; they stay in the journal", batch.len());
+                            tracing::error!(
+                                "stopping with {} records uncommitted; they stay in the journal",
+                                batch.len()
+                            );
                             break;
                         }
                     }

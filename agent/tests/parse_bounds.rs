@@ -24,17 +24,8 @@ fn size(parsed: &parse::Parsed) -> Size {
     let mut s = Size::default();
     let mut add = |c: &parse::Cmd| {
         s.commands += 1;
-        s.bytes += c
-            .argv
-            .iter()
-            .chain(&c.wrappers)
-            .map(String::len)
-            .sum::<usize>();
-        s.bytes += c
-            .redirects
-            .iter()
-            .map(|(op, t)| op.len() + t.len())
-            .sum::<usize>();
+        s.bytes += c.argv.iter().chain(&c.wrappers).map(String::len).sum::<usize>();
+        s.bytes += c.redirects.iter().map(|(op, t)| op.len() + t.len()).sum::<usize>();
     };
     for c in parsed.commands() {
         add(c);
@@ -64,23 +55,13 @@ fn check(line: &str) -> parse::Parsed {
     for c in parsed.commands() {
         assert!(!c.argv.is_empty(), "empty argv for {line:?}");
         // Copies are flattened: they do not hold copies of their own.
-        assert!(c
-            .substituted
-            .iter()
-            .all(|s| s.substituted.is_empty() && !s.argv.is_empty()));
+        assert!(c.substituted.iter().all(|s| s.substituted.is_empty() && !s.argv.is_empty()));
     }
     let grams: usize = features::ngrams(&parsed).iter().map(String::len).sum();
-    let tokens: usize = features::command_tokens(&parsed)
-        .iter()
-        .flatten()
-        .map(String::len)
-        .sum();
+    let tokens: usize = features::command_tokens(&parsed).iter().flatten().map(String::len).sum();
     // A token is at most its word plus a few bytes of class or prefix; a gram joins three.
     let limit = 16 * (s.bytes + 32 * s.commands) + 1024;
-    assert!(
-        tokens <= limit && grams <= limit,
-        "{tokens} token bytes, {grams} gram bytes for {s:?}"
-    );
+    assert!(tokens <= limit && grams <= limit, "{tokens} token bytes, {grams} gram bytes for {s:?}");
     parsed
 }
 
@@ -212,9 +193,7 @@ fn random_line(rng: &mut Rng) -> String {
     let mut line = String::new();
     for _ in 0..rng.below(40) {
         match rng.below(20) {
-            0 => line.extend(
-                (0..rng.below(8)).filter_map(|_| char::from_u32(rng.below(0x11_0000) as u32)),
-            ),
+            0 => line.extend((0..rng.below(8)).filter_map(|_| char::from_u32(rng.below(0x11_0000) as u32))),
             1 => line.push_str(&"a".repeat(rng.below(300))),
             _ => line.push_str(rng.pick(PIECES)),
         }
@@ -238,51 +217,17 @@ fn thousands_of_random_lines_are_parsed_sanely_within_bounds() {
 #[test]
 fn wrappers_missing_option_values_do_not_panic() {
     let wrappers: &[(&str, &[&str])] = &[
-        (
-            "sudo",
-            &[
-                "-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-T", "-U", "--user", "--group",
-                "--chdir",
-            ],
-        ),
+        ("sudo", &["-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-T", "-U", "--user", "--group", "--chdir"]),
         ("doas", &["-u", "-C"]),
-        (
-            "env",
-            &["-u", "-C", "--unset", "--chdir", "-S", "--split-string"],
-        ),
+        ("env", &["-u", "-C", "--unset", "--chdir", "-S", "--split-string"]),
         ("nice", &["-n", "--adjustment"]),
         ("ionice", &["-c", "-n", "-p"]),
         ("timeout", &["-s", "-k", "--signal", "--kill-after"]),
-        (
-            "xargs",
-            &[
-                "-I",
-                "-i",
-                "-n",
-                "-P",
-                "-d",
-                "-a",
-                "-E",
-                "-L",
-                "-s",
-                "--max-args",
-                "--replace",
-            ],
-        ),
+        ("xargs", &["-I", "-i", "-n", "-P", "-d", "-a", "-E", "-L", "-s", "--max-args", "--replace"]),
         ("watch", &["-n", "--interval", "-d"]),
         ("exec", &["-a"]),
         ("stdbuf", &["-i", "-o", "-e"]),
-        (
-            "flock",
-            &[
-                "-w",
-                "-E",
-                "-c",
-                "--timeout",
-                "--conflict-exit-code",
-                "--command",
-            ],
-        ),
+        ("flock", &["-w", "-E", "-c", "--timeout", "--conflict-exit-code", "--command"]),
         ("chroot", &["--userspec", "--groups"]),
         ("time", &["-f", "-o", "--format", "--output"]),
         ("runuser", &["-u", "-g", "-s", "--user"]),
@@ -302,26 +247,11 @@ fn wrappers_missing_option_values_do_not_panic() {
         }
     }
     // The regressions, and the same commands working when complete.
-    for line in [
-        "flock -w 5 x",
-        "flock -c",
-        "flock --timeout",
-        "flock -w",
-        "flock x -c",
-        "flock -E 1 x -c",
-    ] {
+    for line in ["flock -w 5 x", "flock -c", "flock --timeout", "flock -w", "flock x -c", "flock -E 1 x -c"] {
         check(line);
     }
-    let argvs = |line: &str| {
-        parse::parse(line)
-            .commands()
-            .map(|c| c.argv.clone())
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(
-        argvs("flock -w 5 /tmp/lock -c 'rm -rf x'"),
-        [vec!["rm", "-rf", "x"]]
-    );
+    let argvs = |line: &str| parse::parse(line).commands().map(|c| c.argv.clone()).collect::<Vec<_>>();
+    assert_eq!(argvs("flock -w 5 /tmp/lock -c 'rm -rf x'"), [vec!["rm", "-rf", "x"]]);
     assert_eq!(argvs("timeout -s KILL 5s rm x"), [vec!["rm", "x"]]);
 }
 
@@ -339,14 +269,8 @@ fn nested_substitutions_stay_linear() {
     }
     // Within the budget, a substitution's commands are still all there.
     let p = check("echo $(echo $(whoami))");
-    assert_eq!(
-        p.commands().map(|c| c.name()).collect::<Vec<_>>(),
-        ["whoami", "echo", "echo"]
-    );
-    let outer = p
-        .commands()
-        .last()
-        .map(|c| c.substituted.iter().map(|s| s.name()).collect::<Vec<_>>());
+    assert_eq!(p.commands().map(|c| c.name()).collect::<Vec<_>>(), ["whoami", "echo", "echo"]);
+    let outer = p.commands().last().map(|c| c.substituted.iter().map(|s| s.name()).collect::<Vec<_>>());
     assert_eq!(outer, Some(vec!["whoami", "echo"]));
 }
 
@@ -359,12 +283,9 @@ fn long_pipelines_stay_linear() {
     assert!(rules::check_parsed(&line, &p).is_none());
     // What the rules gather upstream still counts from far away.
     let far = format!("curl https://x | {}bash", "cat | ".repeat(5_000));
-    assert_eq!(
-        rules::check(&far).map(|r| r.id),
-        Some("shell:pipe-download")
-    );
+    assert_eq!(rules::check(&far).map(|r| r.id.as_str()), Some("shell:pipe-download"));
     let redis = format!("echo flushall | {}redis-cli", "cat | ".repeat(100));
-    assert_eq!(rules::check(&redis).map(|r| r.id), Some("db:redis-flush"));
+    assert_eq!(rules::check(&redis).map(|r| r.id.as_str()), Some("db:redis-flush"));
 }
 
 #[test]
@@ -372,38 +293,24 @@ fn scripts_wrappers_and_odd_bytes_stay_bounded() {
     let mut bash_c = "rm -rf /".to_string();
     // Each level doubles the backslashes: up to about 100 KB.
     while bash_c.len() < 100_000 {
-        bash_c = format!(
-            "bash -c \"{}\"",
-            bash_c.replace('\\', "\\\\").replace('"', "\\\"")
-        );
+        bash_c = format!("bash -c \"{}\"", bash_c.replace('\\', "\\\\").replace('"', "\\\""));
         check(&bash_c);
     }
-    for case in ["bash-c", "sudo", "env-s", "eval", "fn", "words"] {
+    for case in
+        ["bash-c", "sudo", "env-s", "eval", "fn", "words", "ssh", "heredoc-sh", "echo-sh", "find-exec", "python-c"]
+    {
         check(&worst(case));
     }
     let sudo = parse::parse(&worst("sudo"));
     let rm = sudo.commands().next().expect("a command");
-    assert_eq!(
-        (rm.argv.join(" "), rm.wrappers.len()),
-        ("rm -rf /".to_string(), 10_000)
-    );
-    assert_eq!(
-        rules::check(&worst("sudo")).map(|r| r.id),
-        Some("fs:rm-root")
-    );
+    assert_eq!((rm.argv.join(" "), rm.wrappers.len()), ("rm -rf /".to_string(), 10_000));
+    assert_eq!(rules::check(&worst("sudo")).map(|r| r.id.as_str()), Some("fs:rm-root"));
     let watch = format!("{}rm x", "watch ".repeat(3_000));
     let heredoc = format!("cat <<EOF\n{}", "rm -rf /\n".repeat(5_000));
     let heredocs = format!("{}\n{}", "cat <<EOF ".repeat(3_000), "x\n".repeat(3_000));
     let quotes = format!("{}{}", "'\"".repeat(10_000), "`$(".repeat(10_000));
-    let control: String = (0u8..=0x1f)
-        .chain([0x7f])
-        .map(char::from)
-        .cycle()
-        .take(50_000)
-        .collect();
-    let unicode: String = (0..20_000u32)
-        .filter_map(|i| char::from_u32(i * 55 % 0x11_0000))
-        .collect();
+    let control: String = (0u8..=0x1f).chain([0x7f]).map(char::from).cycle().take(50_000).collect();
+    let unicode: String = (0..20_000u32).filter_map(|i| char::from_u32(i * 55 % 0x11_0000)).collect();
     for line in [
         watch,
         heredoc,
@@ -419,10 +326,7 @@ fn scripts_wrappers_and_odd_bytes_stay_bounded() {
         check(&line);
     }
     assert_eq!(
-        parse::parse("cat <<EOF\nrm -rf /")
-            .commands()
-            .map(|c| c.name().to_string())
-            .collect::<Vec<_>>(),
+        parse::parse("cat <<EOF\nrm -rf /").commands().map(|c| c.name().to_string()).collect::<Vec<_>>(),
         ["cat"]
     );
 }
@@ -439,10 +343,7 @@ fn worst(case: &str) -> String {
         "bash-c" => {
             let mut s = "rm -rf /".to_string();
             for _ in 0..12 {
-                s = format!(
-                    "bash -c \"$(echo x) {}\"",
-                    s.replace('\\', "\\\\").replace('"', "\\\"")
-                );
+                s = format!("bash -c \"$(echo x) {}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
             }
             s
         }
@@ -452,6 +353,20 @@ fn worst(case: &str) -> String {
         "eval" => format!("{}rm x", "eval eval ".repeat(5_000)),
         "fn" => "f() ".repeat(12_000),
         "words" => "a ".repeat(500_000),
+        "ssh" => format!("{}rm -rf /", "ssh h ".repeat(10_000)),
+        "heredoc-sh" => format!("{}\n{}", "sh <<EOF ".repeat(3_000), "rm -rf /\nEOF\n".repeat(3_000)),
+        "echo-sh" => "echo 'echo rm | sh' | sh | ".repeat(5_000),
+        "find-exec" => format!("find {}rm x", "-exec find . -exec ".repeat(5_000)),
+        "python-c" => {
+            let mut s = "rm -rf /".to_string();
+            while s.len() < 50_000 {
+                s = format!(
+                    "python3 -c \"import os; os.system('{}')\"",
+                    s.replace('\\', "\\\\").replace('\'', "\\'").replace('"', "\\\"")
+                );
+            }
+            s
+        }
         _ => panic!("unknown case {case}"),
     }
 }

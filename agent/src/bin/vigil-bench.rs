@@ -7,6 +7,16 @@
 //!   vigil-bench everyday [--lines N] [--events N]
 //!                                       `vigil import` of an N-line zsh history, then
 //!                                       `vigil recent` and `vigil stats` on N events
+//!   vigil-bench judge [--file F] [--corpus F] [--json] [--misses] [--rule-conflicts]
+//!                                       a labelled file (the development set by default)
+//!                                       scored by a fresh install: per tool family and overall
+//!   vigil-bench train [--trees N] [--depth N] [--vocab N] [--m N] [--corpus F]
+//!                                       v1's training time and quality, the sudo test, model
+//!                                       size and scoring latency (parts and whole)
+//!   vigil-bench shellfirm --tsv F       share of a peer's destructive commands called unsafe
+//!                                       (also VIGIL_SHELLFIRM_TSV)
+//!   vigil-bench retrain [--labels N]    label file saved -> new model current
+//!   vigil-bench weights                 the forest's strongest features
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -30,10 +40,17 @@ fn main() {
         "everyday" => everyday(number("--lines", 100_000), number("--events", 1_000_000)),
         "weights" => weights(),
         "retrain" => retrain(number("--labels", 1000)),
-        "train" => train_bench(number("--m", 40), number("--depth", 25), number("--trees", 200), number("--vocab", 500)),
+        "train" => train_bench(
+            number("--m", 40),
+            number("--depth", 25),
+            number("--trees", 100),
+            number("--vocab", 1000),
+            args.windows(2).find(|w| w[0] == "--corpus").map(|w| w[1].clone()),
+        ),
+        "judge" => judge(&args),
         "shellfirm" => shellfirm(args.windows(2).find(|w| w[0] == "--tsv").map(|w| w[1].clone())),
         _ => {
-            eprintln!("usage: vigil-bench <hooks|ingest|memory|shellfirm> [--commands N] [--events N] [--clients N] [--tsv PATH]");
+            eprintln!("usage: vigil-bench <hooks|ingest|memory|everyday|train|judge|shellfirm> [--commands N] [--events N] [--clients N] [--tsv PATH]");
             std::process::exit(2);
         }
     }
@@ -62,7 +79,8 @@ impl Home {
         std::fs::create_dir_all(&dir).expect("bench home");
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).expect("chmod");
-        let agent = Command::new(bin("vigild")).env("VIGIL_HOME", &dir).stderr(Stdio::null()).spawn().expect("start vigild");
+        let agent =
+            Command::new(bin("vigild")).env("VIGIL_HOME", &dir).stderr(Stdio::null()).spawn().expect("start vigild");
         let home = Home { dir, agent };
         let until = Instant::now() + Duration::from_secs(10);
         while Connection::connect(&home.paths(), Duration::from_millis(100)).and_then(|mut c| c.ping()).is_err() {
@@ -309,7 +327,11 @@ fn memory(total: usize) {
 /// corpus's commands, a quarter of them with a varying argument, repeated as people repeat
 /// (a few commands very often), with some metafied bytes.
 fn zsh_history(lines: usize, days: u64, end_s: u64, seed: u64) -> Vec<u8> {
-    let corpus: Vec<String> = vigil_agent::learn::bootstrap_examples().into_iter().map(|e| e.command).filter(|c| !c.contains('\n')).collect();
+    let corpus: Vec<String> = vigil_agent::training::bootstrap_examples()
+        .into_iter()
+        .map(|e| e.command)
+        .filter(|c| !c.contains('\n'))
+        .collect();
     let mut rng = seed | 1;
     let mut next = move || {
         rng ^= rng << 13;
@@ -342,7 +364,13 @@ fn time_client(home: &Home, args: &[&str], runs: usize) -> f64 {
     let mut t: Vec<f64> = (0..runs)
         .map(|_| {
             let s = Instant::now();
-            let ok = Command::new(bin("vigil")).args(args).env("VIGIL_HOME", &home.dir).env("NO_COLOR", "1").stdout(Stdio::null()).status().expect("vigil");
+            let ok = Command::new(bin("vigil"))
+                .args(args)
+                .env("VIGIL_HOME", &home.dir)
+                .env("NO_COLOR", "1")
+                .stdout(Stdio::null())
+                .status()
+                .expect("vigil");
             assert!(ok.success(), "vigil {args:?} failed");
             s.elapsed().as_secs_f64()
         })
@@ -371,14 +399,25 @@ fn everyday(lines: usize, events: usize) {
     let baseline = time_client(&home, &["agent", "status"], 11);
     let run = |file: &Path| {
         let s = Instant::now();
-        let out = Command::new(bin("vigil")).args(["import", "zsh", "--json", "--file"]).arg(file).env("VIGIL_HOME", &home.dir).output().expect("import");
+        let out = Command::new(bin("vigil"))
+            .args(["import", "zsh", "--json", "--file"])
+            .arg(file)
+            .env("VIGIL_HOME", &home.dir)
+            .output()
+            .expect("import");
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         (s.elapsed().as_secs_f64(), String::from_utf8_lossy(&out.stdout).trim().to_string())
     };
     let (first, summary) = run(&file);
-    println!("import of a {lines}-line zsh history: {first:.2} s = {:.0} commands/s\n  {summary}", lines as f64 / first);
+    println!(
+        "import of a {lines}-line zsh history: {first:.2} s = {:.0} commands/s\n  {summary}",
+        lines as f64 / first
+    );
     let (again, summary) = run(&file);
-    println!("the same file again (all duplicates): {again:.2} s = {:.0} commands/s\n  {summary}", lines as f64 / again);
+    println!(
+        "the same file again (all duplicates): {again:.2} s = {:.0} commands/s\n  {summary}",
+        lines as f64 / again
+    );
     let stored = home.events() as usize;
     if events > stored {
         let more = home.dir.join("zsh_history_more");
@@ -386,7 +425,11 @@ fn everyday(lines: usize, events: usize) {
         let (t, _) = run(&more);
         println!("filled the store to {} events ({:.0} commands/s)", home.events(), (events - stored) as f64 / t);
     }
-    println!("on {} events (median of 11 runs; `vigil agent status` round trip {:.1} ms):", home.events(), baseline * 1e3);
+    println!(
+        "on {} events (median of 11 runs; `vigil agent status` round trip {:.1} ms):",
+        home.events(),
+        baseline * 1e3
+    );
     for args in [&["recent"][..], &["recent", "-n", "1000"], &["stats"], &["stats", "--json", "--days", "60"]] {
         let t = time_client(&home, args, 11);
         println!("  vigil {:<28} {:>7.1} ms ({:.1}x the round trip)", args.join(" "), t * 1e3, t / baseline);
@@ -395,22 +438,35 @@ fn everyday(lines: usize, events: usize) {
     println!("database: {:.0} MB", db as f64 / 1e6);
 }
 
+/// The peer's suite of destructive commands (group TAB command), which lives outside this
+/// repository: named by `VIGIL_SHELLFIRM_TSV`.
+fn peer_suite() -> Option<String> {
+    std::env::var("VIGIL_SHELLFIRM_TSV").ok().filter(|p| !p.is_empty())
+}
+
 /// Share of shellfirm's Critical/High test commands that vigil labels unsafe, by group.
 fn shellfirm(tsv: Option<String>) {
-    let path = tsv.unwrap_or_else(|| "../shared/eval/shellfirm-unsafe.tsv".to_string());
+    let Some(path) = tsv.or_else(peer_suite) else {
+        eprintln!("vigil-bench shellfirm: pass --tsv PATH (or set VIGIL_SHELLFIRM_TSV): a TSV of group<TAB>command");
+        std::process::exit(2)
+    };
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        eprintln!("cannot read {path}: {e} (pass --tsv PATH)");
+        eprintln!("cannot read {path}: {e}");
         std::process::exit(1)
     });
     // As a fresh install: rules, then model v1 trained from the bootstrap corpus.
-    let (model, _) = vigil_agent::learn::train_with_report(&vigil_agent::learn::bootstrap_examples(), &Default::default(), 0).expect("train");
+    let (model, _) =
+        vigil_agent::training::train_with_report(&vigil_agent::training::bootstrap_examples(), &Default::default(), 0)
+            .expect("train");
     let scorer = vigil_agent::score::Scorer::new(Default::default());
     scorer.set_model(Some(std::sync::Arc::new(vigil_agent::score::Current { model, version: 1, trained_at: 0 })));
     let mut groups: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
     let mut missed = Vec::new();
     let mut by_rules = 0;
     for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
-        let Some((group, command)) = line.split_once('\t') else { continue };
+        let Some((group, command)) = line.split_once('\t') else {
+            continue;
+        };
         by_rules += usize::from(vigil_agent::rules::check(command).is_some());
         let r = scorer.score(command);
         let hit = r.label == vigil::protocol::Label::Unsafe;
@@ -433,51 +489,166 @@ fn shellfirm(tsv: Option<String>) {
 }
 
 /// Time and quality of training the bootstrap model.
-fn train_bench(m: usize, depth: usize, trees: usize, vocab: usize) {
-    let examples = vigil_agent::learn::bootstrap_examples();
-    let params = vigil_agent::model::ModelParams { features_per_split: m, max_depth: depth as u16, trees, max_features: vocab, ..Default::default() };
-    println!("trees {trees}, max depth {depth}, vocabulary {vocab}, features per split {}", if m == 0 { "a third".to_string() } else { m.to_string() });
+/// CPU time of the calling thread: what one score costs, whatever else the machine runs.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes the timespec it is given.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+fn train_bench(m: usize, depth: usize, trees: usize, vocab: usize, corpus: Option<String>) {
+    let examples = match &corpus {
+        Some(path) => vigil_agent::training::parse_tsv(&std::fs::read_to_string(path).expect("read --corpus")),
+        None => vigil_agent::training::bootstrap_examples(),
+    };
+    let params = vigil_agent::model::ModelParams {
+        features_per_split: m,
+        max_depth: depth as u16,
+        trees,
+        max_features: vocab,
+        ..Default::default()
+    };
+    println!(
+        "trees {trees}, max depth {depth}, vocabulary {vocab}, features per split {}",
+        if m == 0 { "a third".to_string() } else { m.to_string() }
+    );
     let t = Instant::now();
-    let (model, report) = vigil_agent::learn::train_with_report(&examples, &params, 0).expect("train");
-    println!("v1: fitted on {} of {} examples in {:.2} s; held-out {}: accuracy {:.3}, macro F1 {:.3}", report.n_train, examples.len(), t.elapsed().as_secs_f64(), report.n_test, report.accuracy, report.macro_f1());
+    let (model, report) = vigil_agent::training::train_with_report(&examples, &params, 0).expect("train");
+    println!(
+        "v1: fitted on {} of {} examples in {:.2} s; held-out {}: accuracy {:.3}, macro F1 {:.3}",
+        report.n_train,
+        examples.len(),
+        t.elapsed().as_secs_f64(),
+        report.n_test,
+        report.accuracy,
+        report.macro_f1()
+    );
     println!("  held-out per class {}", serde_json::to_string(&report.per_class).unwrap_or_default());
-    let hand = std::fs::read_to_string("tests/data/handwritten.tsv").map(|t| vigil_agent::learn::parse_tsv(&t)).unwrap_or_default();
+    let hand = std::fs::read_to_string("tests/data/handwritten.tsv")
+        .map(|t| vigil_agent::training::parse_tsv(&t))
+        .unwrap_or_default();
     if !hand.is_empty() {
-        let (confusion, accuracy, per_class) = vigil_agent::learn::evaluate(&model, &hand);
-        println!("  hand-written set ({} commands), model alone: accuracy {accuracy:.3} confusion {confusion:?}", hand.len());
+        let (confusion, accuracy, per_class) = vigil_agent::training::evaluate(&model, &hand);
+        println!(
+            "  hand-written set ({} commands), model alone: accuracy {accuracy:.3} confusion {confusion:?}",
+            hand.len()
+        );
         println!("  per class {}", serde_json::to_string(&per_class).unwrap_or_default());
         // The whole scorer: rules first, then the model (unknown counts as not unsafe).
         let scorer = vigil_agent::score::Scorer::new(Default::default());
-        scorer.set_model(Some(std::sync::Arc::new(vigil_agent::score::Current { model: vigil_agent::model::Model::from_bytes(&model.to_bytes().expect("bytes")).expect("copy"), version: 1, trained_at: 0 })));
-        let mut c = [[0u64; 2]; 2];
-        let mut unknown = 0;
-        for e in &hand {
-            let r = scorer.score(&e.command);
-            unknown += usize::from(r.label == vigil::protocol::Label::Unknown);
-            let predicted = r.p_unsafe.unwrap_or(0.0) >= 0.5;
-            c[usize::from(e.unsafe_)][usize::from(predicted)] += 1;
+        scorer.set_model(Some(std::sync::Arc::new(vigil_agent::score::Current {
+            model: vigil_agent::model::Model::from_bytes(&model.to_bytes().expect("bytes")).expect("copy"),
+            version: 1,
+            trained_at: 0,
+        })));
+        judge_set("hand-written set", &scorer, &hand);
+        sudo_test(&scorer, &hand);
+        let sf = peer_suite().and_then(|p| std::fs::read_to_string(p).ok()).unwrap_or_default();
+        let sf: Vec<&str> =
+            sf.lines().filter(|l| !l.starts_with('#')).filter_map(|l| l.split_once('\t').map(|x| x.1)).collect();
+        if !sf.is_empty() {
+            let caught = sf.iter().filter(|c| scorer.score(c).label == vigil::protocol::Label::Unsafe).count();
+            println!(
+                "  shellfirm suite: {caught}/{} = {:.3} labelled unsafe",
+                sf.len(),
+                caught as f64 / sf.len() as f64
+            );
         }
-        let acc = (c[0][0] + c[1][1]) as f64 / hand.len() as f64;
-        let p = c[1][1] as f64 / (c[1][1] + c[0][1]).max(1) as f64;
-        let r = c[1][1] as f64 / (c[1][1] + c[1][0]).max(1) as f64;
-        let ps = c[0][0] as f64 / (c[0][0] + c[1][0]).max(1) as f64;
-        let rs = c[0][0] as f64 / (c[0][0] + c[0][1]).max(1) as f64;
-        println!("  hand-written set, rules then model: accuracy {acc:.3}; unsafe P {p:.3} R {r:.3} F1 {:.3}; safe P {ps:.3} R {rs:.3} F1 {:.3}; confusion {c:?}; {unknown} labelled unknown", 2.0 * p * r / (p + r), 2.0 * ps * rs / (ps + rs));
+        // How many commands the model leaves at one and the same probability.
+        let mut ps: std::collections::HashMap<u64, usize> = Default::default();
+        let mut n_model = 0;
+        for c in hand.iter().map(|e| e.command.as_str()).chain(sf.iter().copied()) {
+            let r = scorer.score(c);
+            if r.reason == "model" {
+                n_model += 1;
+                *ps.entry((r.p_unsafe.unwrap_or(0.0) * 1e6).round() as u64).or_default() += 1;
+            }
+        }
+        let (p, n) = ps.iter().max_by_key(|(_, n)| **n).map(|(p, n)| (*p as f64 / 1e6, *n)).unwrap_or((0.0, 0));
+        println!(
+            "  left to the model: {n_model}; most common probability {p:.3} for {n} of them ({:.1}%)",
+            100.0 * n as f64 / n_model.max(1) as f64
+        );
     }
     let bytes = model.to_bytes().expect("serialize");
     let t = Instant::now();
     let back = vigil_agent::model::Model::from_bytes(&bytes).expect("load");
     println!("model size {:.1} KiB, load {:.1} ms", bytes.len() as f64 / 1024.0, t.elapsed().as_secs_f64() * 1e3);
-    let lines: Vec<&str> = vigil_agent::learn::BOOTSTRAP.lines().filter_map(|l| l.split_once('\t').map(|x| x.1)).take(2000).collect();
+    let lines: Vec<&str> =
+        vigil_agent::training::BOOTSTRAP.lines().filter_map(|l| l.split_once('\t').map(|x| x.1)).take(2000).collect();
     let scorer = vigil_agent::score::Scorer::new(Default::default());
     scorer.set_model(Some(std::sync::Arc::new(vigil_agent::score::Current { model: back, version: 1, trained_at: 0 })));
-    for probe in ["rm -rf build", "git push origin main", "ls -la", "terraform apply", "rm -rf ~/Documents", "docker rmi -f nginx"] {
+    for probe in [
+        "rm -rf build",
+        "git push origin main",
+        "ls -la",
+        "terraform apply",
+        "rm -rf ~/Documents",
+        "docker rmi -f nginx",
+    ] {
         print!("{probe}: {:.2}  ", scorer.score(probe).p_unsafe.unwrap_or(-1.0));
     }
     println!();
-    let mut lat: Vec<Duration> = lines.iter().map(|l| { let t = Instant::now(); std::hint::black_box(scorer.score(l)); t.elapsed() }).collect();
+    let mut lat: Vec<Duration> = lines
+        .iter()
+        .map(|l| {
+            let t = Instant::now();
+            std::hint::black_box(scorer.score(l));
+            t.elapsed()
+        })
+        .collect();
     lat.sort();
-    println!("scoring in process (parse + rules + model): p50 {:.0} µs, p99 {:.0} µs over {} commands", pct(&lat, 0.5), pct(&lat, 0.99), lat.len());
+    let parts = |f: &dyn Fn(&str)| {
+        let mut v: Vec<Duration> = lines
+            .iter()
+            .map(|l| {
+                let t = thread_cpu();
+                f(l);
+                thread_cpu().saturating_sub(t)
+            })
+            .collect();
+        v.sort();
+        (pct(&v, 0.5), pct(&v, 0.99))
+    };
+    let current = scorer.model().expect("model");
+    let th = vigil_agent::model::Thresholds::default();
+    println!(
+        "  parts, thread CPU p50/p99 µs: parse {:?}, rules {:?}, n-grams {:?}, model {:?}",
+        parts(&|l| {
+            std::hint::black_box(vigil_agent::parse::parse(l));
+        }),
+        parts(&|l| {
+            std::hint::black_box(vigil_agent::rules::check(l));
+        }),
+        parts(&|l| {
+            std::hint::black_box(vigil_agent::features::ngrams(&vigil_agent::parse::parse(l)));
+        }),
+        parts(&|l| {
+            let p = vigil_agent::parse::parse(l);
+            let g = vigil_agent::features::ngrams(&p);
+            std::hint::black_box(current.model.predict_parsed(&p, &g, th));
+        })
+    );
+    println!("  model of 20 lines x 200 times: {:.1} µs per line", {
+        let t = thread_cpu();
+        for _ in 0..200 {
+            for l in lines.iter().take(20) {
+                std::hint::black_box(current.model.predict(l));
+            }
+        }
+        thread_cpu().saturating_sub(t).as_secs_f64() * 1e6 / 4000.0
+    });
+    let mut cpu: Vec<Duration> = lines
+        .iter()
+        .map(|l| {
+            let t = thread_cpu();
+            std::hint::black_box(scorer.score(l));
+            thread_cpu().saturating_sub(t)
+        })
+        .collect();
+    cpu.sort();
+    println!("scoring in process (parse + rules + model): wall p50 {:.0} µs, p99 {:.0} µs; thread CPU p50 {:.0} µs, p99 {:.0} µs over {} commands", pct(&lat, 0.5), pct(&lat, 0.99), pct(&cpu, 0.5), pct(&cpu, 0.99), lat.len());
 }
 
 /// Time from saving the label file to the new model being current (schedule delays 0).
@@ -487,7 +658,8 @@ fn retrain(n: usize) {
     std::fs::create_dir_all(&dir).expect("home");
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).expect("chmod");
-    std::fs::write(dir.join("config.toml"), "[learn]\nretrain_delay_secs = 0\nretrain_min_interval_secs = 0\n").expect("config");
+    std::fs::write(dir.join("config.toml"), "[learn]\nretrain_delay_secs = 0\nretrain_min_interval_secs = 0\n")
+        .expect("config");
     let mut agent = Command::new(bin("vigild")).env("VIGIL_HOME", &dir).stderr(Stdio::null()).spawn().expect("vigild");
     let paths = Paths::resolve(Some(dir.clone()), None).expect("paths");
     let version = || -> i64 {
@@ -512,7 +684,10 @@ fn retrain(n: usize) {
         assert!(Instant::now() < until, "no model v2");
         std::thread::sleep(Duration::from_millis(20));
     }
-    println!("saving a label file of {n} labels -> model v2 current: {:.2} s (bootstrap corpus + {n} personal labels)", t.elapsed().as_secs_f64());
+    println!(
+        "saving a label file of {n} labels -> model v2 current: {:.2} s (bootstrap corpus + {n} personal labels)",
+        t.elapsed().as_secs_f64()
+    );
     // SAFETY: sending a signal.
     unsafe { libc::kill(agent.id() as i32, libc::SIGTERM) };
     let _ = agent.wait();
@@ -521,6 +696,73 @@ fn retrain(n: usize) {
 
 /// The effect of weighting the person's labels: 18 labels of a tool the corpus never saw, at
 /// weight 1 and 5, and the scores of unseen variants of them.
+/// The scorer's verdicts on a labelled set: binary at p >= 0.5 (macro F1), and as a person
+/// sees them (warned, unknown).
+fn judge_set(name: &str, scorer: &vigil_agent::score::Scorer, set: &[vigil_agent::model::Example]) {
+    use vigil::protocol::Label;
+    let mut c = [[0u64; 2]; 2];
+    let (mut safe, mut safe_warned, mut safe_unknown, mut unsafe_, mut unsafe_caught) = (0, 0, 0, 0, 0);
+    let mut wrong = Vec::new();
+    for e in set {
+        let r = scorer.score(&e.command);
+        c[usize::from(e.unsafe_)][usize::from(r.p_unsafe.unwrap_or(0.0) >= 0.5)] += 1;
+        if e.unsafe_ {
+            unsafe_ += 1;
+            unsafe_caught += usize::from(r.label == Label::Unsafe);
+        } else {
+            safe += 1;
+            safe_warned += usize::from(r.label == Label::Unsafe);
+            safe_unknown += usize::from(r.label == Label::Unknown);
+        }
+        if (r.label == Label::Unsafe) != e.unsafe_ || !e.unsafe_ && r.label == Label::Unknown {
+            wrong.push(format!(
+                "{} {:.2} {} [{}]",
+                if e.unsafe_ {
+                    "MISS"
+                } else if r.label == Label::Unknown {
+                    "UNKNOWN"
+                } else {
+                    "FALSE"
+                },
+                r.p_unsafe.unwrap_or(0.0),
+                e.command,
+                vigil_agent::score::main_reasons(&r)
+            ));
+        }
+    }
+    let f1 = |tp: u64, fp: u64, fn_: u64| 2.0 * tp as f64 / (2 * tp + fp + fn_).max(1) as f64;
+    let macro_f1 = (f1(c[1][1], c[0][1], c[1][0]) + f1(c[0][0], c[1][0], c[0][1])) / 2.0;
+    println!("  {name}, rules then model: macro-F1 (p >= 0.5) {macro_f1:.3}; confusion {c:?}; false warnings on safe {:.1}% ({safe_warned}/{safe}); unsafe recall {:.3} ({unsafe_caught}/{unsafe_}); safe marked unknown {:.1}% ({safe_unknown})", 100.0 * safe_warned as f64 / safe.max(1) as f64, unsafe_caught as f64 / unsafe_.max(1) as f64, 100.0 * safe_unknown as f64 / safe.max(1) as f64);
+    if std::env::var_os("VIGIL_BENCH_WRONG").is_some() {
+        for w in wrong {
+            println!("    {w}");
+        }
+    }
+}
+
+/// Every safe line of the bootstrap corpus and of `extra`, with and without `sudo ` in front:
+/// how many become unsafe, and how many were warned about before and after.
+fn sudo_test(scorer: &vigil_agent::score::Scorer, extra: &[vigil_agent::model::Example]) {
+    use vigil::protocol::Label;
+    let corpus = vigil_agent::training::bootstrap_examples();
+    let (mut n, mut became, mut warned_bare, mut warned_sudo) = (0, 0, 0, 0);
+    for e in corpus.iter().chain(extra).filter(|e| !e.unsafe_ && !e.command.trim_start().starts_with("sudo ")) {
+        n += 1;
+        let bare = scorer.score(&e.command).label;
+        let sudo = scorer.score(&format!("sudo {}", e.command)).label;
+        warned_bare += usize::from(bare == Label::Unsafe);
+        warned_sudo += usize::from(sudo == Label::Unsafe);
+        if bare != Label::Unsafe && sudo == Label::Unsafe {
+            became += 1;
+            println!("    became unsafe under sudo: {}", e.command);
+        }
+    }
+    let safe_sudo: Vec<_> =
+        corpus.iter().chain(extra).filter(|e| !e.unsafe_ && e.command.trim_start().starts_with("sudo ")).collect();
+    let sudo_warned = safe_sudo.iter().filter(|e| scorer.score(&e.command).label == Label::Unsafe).count();
+    println!("  sudo test: {n} safe lines; unsafe without sudo {warned_bare}, with sudo {warned_sudo}; became unsafe under sudo: {became}; safe lines written with sudo warned about: {sudo_warned}/{}", safe_sudo.len());
+}
+
 fn weights() {
     use vigil_agent::model::{Example, Model, ModelParams};
     let mut personal = Vec::new();
@@ -537,10 +779,266 @@ fn weights() {
         ("shipit --target sandbox --region me-south-1 ledger", "safe"),
     ];
     for w in [1.0, 5.0] {
-        let mut ex = vigil_agent::learn::bootstrap_examples();
+        let mut ex = vigil_agent::training::bootstrap_examples();
         ex.extend(personal.iter().map(|(c, u)| Example { command: c.clone(), unsafe_: *u, weight: w }));
         let model = Model::train(&ex, &ModelParams::default()).expect("train");
-        let scores: Vec<String> = probes.iter().map(|(c, want)| format!("{want} variant {:.2}", model.predict(c))).collect();
+        let scores: Vec<String> =
+            probes.iter().map(|(c, want)| format!("{want} variant {:.2}", model.predict(c))).collect();
         println!("personal weight {w}: {}", scores.join(", "));
+    }
+}
+
+/// One labelled line of a file `judge` scores.
+struct Judged {
+    unsafe_: bool,
+    family: String,
+    command: String,
+}
+
+/// Reads `LABEL<TAB>FAMILY<TAB>COMMAND[<TAB>SOURCE]` lines (the development set) or
+/// `LABEL<TAB>COMMAND` lines (the corpus, the hand-written set: the family is then the first
+/// word). Lines with another label, and comments, are skipped; bad lines are counted.
+fn read_judged(text: &str) -> (Vec<Judged>, usize) {
+    let mut out = Vec::new();
+    let mut bad = 0;
+    for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let (label, family, command) = match cols.as_slice() {
+            [label, command] => (*label, command.split_whitespace().next().unwrap_or("").to_string(), *command),
+            [label, family, command, ..] => (*label, family.to_string(), *command),
+            _ => {
+                bad += 1;
+                continue;
+            }
+        };
+        let unsafe_ = match label.trim() {
+            "unsafe" => true,
+            "safe" => false,
+            _ => {
+                bad += 1;
+                continue;
+            }
+        };
+        out.push(Judged { unsafe_, family, command: command.to_string() });
+    }
+    (out, bad)
+}
+
+/// Counts of one family: the verdicts of the whole scorer and of the rules alone.
+#[derive(Default, Clone, Copy)]
+struct Tally {
+    safe: usize,
+    unsafe_: usize,
+    /// unsafe lines whose verdict is unsafe
+    caught: usize,
+    /// safe lines whose verdict is unsafe (a false warning)
+    false_warnings: usize,
+    /// safe lines whose verdict is unknown
+    safe_unknown: usize,
+    /// unsafe lines whose verdict is unknown
+    unsafe_unknown: usize,
+    rules_caught: usize,
+    rules_false: usize,
+}
+
+impl Tally {
+    fn add(&mut self, o: &Tally) {
+        self.safe += o.safe;
+        self.unsafe_ += o.unsafe_;
+        self.caught += o.caught;
+        self.false_warnings += o.false_warnings;
+        self.safe_unknown += o.safe_unknown;
+        self.unsafe_unknown += o.unsafe_unknown;
+        self.rules_caught += o.rules_caught;
+        self.rules_false += o.rules_false;
+    }
+}
+
+fn ratio(a: usize, b: usize) -> Option<f64> {
+    (b > 0).then(|| a as f64 / b as f64)
+}
+
+/// Macro-F1 of the two classes when a warning (verdict unsafe) is the prediction `unsafe` and
+/// anything else (safe or unknown) the prediction `safe`; a class absent from the family
+/// is left out of the mean.
+fn macro_f1(safe: usize, unsafe_: usize, caught: usize, false_warnings: usize) -> f64 {
+    let f1 = |tp: f64, fp: f64, fn_: f64| {
+        if tp == 0.0 {
+            0.0
+        } else {
+            2.0 * tp / (2.0 * tp + fp + fn_)
+        }
+    };
+    let (s_tp, s_fp, s_fn) = ((safe - false_warnings) as f64, (unsafe_ - caught) as f64, false_warnings as f64);
+    let (u_tp, u_fp, u_fn) = (caught as f64, false_warnings as f64, (unsafe_ - caught) as f64);
+    let mut scores = Vec::new();
+    if safe > 0 {
+        scores.push(f1(s_tp, s_fp, s_fn));
+    }
+    if unsafe_ > 0 {
+        scores.push(f1(u_tp, u_fp, u_fn));
+    }
+    if scores.is_empty() {
+        0.0
+    } else {
+        scores.iter().sum::<f64>() / scores.len() as f64
+    }
+}
+
+fn tally_json(family: &str, t: &Tally) -> serde_json::Value {
+    serde_json::json!({
+        "family": family,
+        "n": t.safe + t.unsafe_,
+        "n_safe": t.safe,
+        "n_unsafe": t.unsafe_,
+        "unsafe_recall": ratio(t.caught, t.unsafe_),
+        "false_warning_rate": ratio(t.false_warnings, t.safe),
+        "safe_unknown": ratio(t.safe_unknown, t.safe),
+        "unsafe_unknown": ratio(t.unsafe_unknown, t.unsafe_),
+        "macro_f1": macro_f1(t.safe, t.unsafe_, t.caught, t.false_warnings),
+        "rules": {
+            "unsafe_recall": ratio(t.rules_caught, t.unsafe_),
+            "false_warning_rate": ratio(t.rules_false, t.safe),
+            "macro_f1": macro_f1(t.safe, t.unsafe_, t.rules_caught, t.rules_false),
+        },
+    })
+}
+
+/// `vigil-bench judge`: scores a labelled file as a fresh install would (hard rules, then model
+/// v1 trained on the bootstrap corpus, or on `--corpus F`, through the library path `vigild`
+/// takes), and prints per tool family and overall: n, unsafe recall, the false-warning rate
+/// on safe lines, the share of safe lines left unknown and macro-F1; the rules alone beside.
+fn judge(args: &[String]) {
+    let value = |name: &str| args.windows(2).find(|w| w[0] == name).map(|w| w[1].clone());
+    let json = args.iter().any(|a| a == "--json");
+    let misses = args.iter().any(|a| a == "--misses");
+    let conflicts = args.iter().any(|a| a == "--rule-conflicts");
+    let default_file = {
+        let here = PathBuf::from("tests/data/dev/dev.tsv");
+        if here.is_file() {
+            here
+        } else {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/dev/dev.tsv")
+        }
+    };
+    let file = value("--file").map(PathBuf::from).unwrap_or(default_file);
+    let read = |p: &Path| {
+        std::fs::read_to_string(p).unwrap_or_else(|e| {
+            eprintln!("cannot read {}: {e}", p.display());
+            std::process::exit(1)
+        })
+    };
+    let (lines, bad) = read_judged(&read(&file));
+    if lines.is_empty() {
+        eprintln!("{}: no labelled lines", file.display());
+        std::process::exit(1);
+    }
+    if conflicts {
+        // The safe lines a hard rule calls unsafe (agent/corpus/rule-conflicts.tsv is this list).
+        println!(
+            "# rule\tcommand -- safe under the rubric, yet a hard rule hits it (vigil-bench judge --rule-conflicts)"
+        );
+        for l in lines.iter().filter(|l| !l.unsafe_) {
+            if let Some(rule) = vigil_agent::rules::check(&l.command) {
+                println!("{}\t{}", rule.id, l.command);
+            }
+        }
+        return;
+    }
+    let (corpus, corpus_name) = match value("--corpus") {
+        Some(c) => (vigil_agent::training::parse_tsv(&read(Path::new(&c))), c),
+        None => (vigil_agent::training::bootstrap_examples(), "the embedded bootstrap corpus".to_string()),
+    };
+    let t = Instant::now();
+    let (model, report) =
+        vigil_agent::training::train_with_report(&corpus, &Default::default(), 0).unwrap_or_else(|e| {
+            eprintln!("training failed: {e}");
+            std::process::exit(1)
+        });
+    let train_seconds = t.elapsed().as_secs_f64();
+    let scorer = vigil_agent::score::Scorer::new(Default::default());
+    scorer.set_model(Some(Arc::new(vigil_agent::score::Current { model, version: 1, trained_at: 0 })));
+    let mut families: std::collections::BTreeMap<String, Tally> = Default::default();
+    let mut wrong = Vec::new();
+    for l in &lines {
+        use vigil::protocol::Label;
+        let verdict = scorer.score(&l.command).label;
+        let rule = vigil_agent::rules::check(&l.command).is_some();
+        let t = families.entry(l.family.clone()).or_default();
+        if l.unsafe_ {
+            t.unsafe_ += 1;
+            t.caught += usize::from(verdict == Label::Unsafe);
+            t.unsafe_unknown += usize::from(verdict == Label::Unknown);
+            t.rules_caught += usize::from(rule);
+        } else {
+            t.safe += 1;
+            t.false_warnings += usize::from(verdict == Label::Unsafe);
+            t.safe_unknown += usize::from(verdict == Label::Unknown);
+            t.rules_false += usize::from(rule);
+        }
+        let missed = if l.unsafe_ { verdict != Label::Unsafe } else { verdict == Label::Unsafe };
+        if missed {
+            wrong.push(format!(
+                "{}\t{}\t{}\t{}",
+                if l.unsafe_ { "unsafe" } else { "safe" },
+                verdict.as_str(),
+                l.family,
+                l.command
+            ));
+        }
+    }
+    let mut all = Tally::default();
+    for t in families.values() {
+        all.add(t);
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"file": file.display().to_string(), "corpus": corpus_name, "corpus_lines": corpus.len(), "skipped_lines": bad, "train_seconds": train_seconds, "model_seconds": report.train_seconds})
+        );
+        println!("{}", tally_json("all", &all));
+        for (f, t) in &families {
+            println!("{}", tally_json(f, t));
+        }
+    } else {
+        println!(
+            "{}: {} lines ({} skipped); model v1 trained on {corpus_name} ({} lines) in {train_seconds:.2} s",
+            file.display(),
+            lines.len(),
+            bad,
+            corpus.len()
+        );
+        println!("recall = unsafe lines warned about; false = safe lines warned about; unknown = safe lines left unknown; rules = the hard rules alone");
+        println!(
+            "{:<14} {:>5} {:>5} {:>5} | {:>6} {:>6} {:>7} {:>6} | {:>6} {:>6} {:>6}",
+            "family", "n", "safe", "unsafe", "recall", "false", "unknown", "F1", "r.rec", "r.false", "r.F1"
+        );
+        let pct = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{:.1}%", v * 100.0));
+        let row = |name: &str, t: &Tally| {
+            println!(
+                "{:<14} {:>5} {:>5} {:>5} | {:>6} {:>6} {:>7} {:>6.3} | {:>6} {:>6} {:>6.3}",
+                name,
+                t.safe + t.unsafe_,
+                t.safe,
+                t.unsafe_,
+                pct(ratio(t.caught, t.unsafe_)),
+                pct(ratio(t.false_warnings, t.safe)),
+                pct(ratio(t.safe_unknown, t.safe)),
+                macro_f1(t.safe, t.unsafe_, t.caught, t.false_warnings),
+                pct(ratio(t.rules_caught, t.unsafe_)),
+                pct(ratio(t.rules_false, t.safe)),
+                macro_f1(t.safe, t.unsafe_, t.rules_caught, t.rules_false)
+            )
+        };
+        row("all", &all);
+        for (f, t) in &families {
+            row(f, t);
+        }
+    }
+    if misses {
+        eprintln!("# label\tverdict\tfamily\tcommand (misses and false warnings)");
+        for w in wrong {
+            eprintln!("{w}");
+        }
     }
 }
