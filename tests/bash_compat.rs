@@ -40,7 +40,7 @@ const SEQUENCE: &[&str] = &["echo one", "(exit 3) | (exit 4) | true", "false", "
 /// Checks that the last events are exactly SEQUENCE, after `before` earlier ones.
 fn check_sequence(env: &Env, label: &str, before: usize) {
     let total = before + SEQUENCE.len();
-    env.wait_until(10, "events stored", || env.try_count("SELECT COUNT(*) FROM events") >= Some(total as i64));
+    env.wait_until(120, "events stored", || env.try_count("SELECT COUNT(*) FROM events") >= Some(total as i64));
     let events = env.recent(20);
     assert_eq!(events.len(), total, "{label}: {events:?}");
     let events = &events[before..];
@@ -140,10 +140,13 @@ PROMPT_COMMAND=__fw_precmd
     let env = Env::new();
     let mut sh = Shell::start(&env, "bash", &[], framework);
     let out = sh.run("echo \"${preexec_functions[*]} / $(trap -p DEBUG) / $VIGIL_HOOK\"");
-    assert!(out.contains("__vigil_bp_preexec / trap -- '__fw_debug' DEBUG"), "vigil uses the framework, not a trap of its own: {out}");
+    assert!(
+        out.contains("__vigil_bp_preexec / trap -- '__fw_debug' DEBUG"),
+        "vigil uses the framework, not a trap of its own: {out}"
+    );
     assert!(out.contains("/ bash: bash-preexec's preexec_functions"), "and says so to `vigil doctor`: {out}");
     run_sequence(&mut sh);
-    env.wait_until(10, "events", || env.try_count("SELECT COUNT(*) FROM events") == Some(SEQUENCE.len() as i64 + 1));
+    env.wait_until(120, "events", || env.try_count("SELECT COUNT(*) FROM events") == Some(SEQUENCE.len() as i64 + 1));
     let events = env.recent(20);
     let commands: Vec<&str> = events.iter().map(|e| e["command"].as_str().unwrap()).collect();
     assert_eq!(&commands[1..], SEQUENCE);
@@ -168,12 +171,14 @@ fn completion_functions_make_no_events_and_long_commands_arrive_whole() {
     sh.session.send_line(&long).unwrap();
     sh.session.exp_regex("x{100}\r?\n").unwrap();
     sh.session.exp_string(common::PROMPT).unwrap();
-    env.wait_until(20, "both events", || env.try_count("SELECT COUNT(*) FROM events") == Some(2));
+    env.wait_until(120, "both events", || env.try_count("SELECT COUNT(*) FROM events") == Some(2));
     let db = env.db();
-    let first: String = db.query_row("SELECT command FROM events ORDER BY started_at LIMIT 1", [], |r| r.get(0)).unwrap();
+    let first: String =
+        db.query_row("SELECT command FROM events ORDER BY started_at LIMIT 1", [], |r| r.get(0)).unwrap();
     // Readline's completion leaves a space after the word; the command is stored as run.
     assert_eq!(first, "mycmd alpha ", "completion ran compgen and friends, but only the command is an event");
-    let len: i64 = db.query_row("SELECT length(command) FROM events WHERE command LIKE 'echo xxx%'", [], |r| r.get(0)).unwrap();
+    let len: i64 =
+        db.query_row("SELECT length(command) FROM events WHERE command LIKE 'echo xxx%'", [], |r| r.get(0)).unwrap();
     assert_eq!(len, long.len() as i64, "the long command arrived whole");
     sh.exit();
 }
@@ -191,7 +196,7 @@ fn history_settings_decide_what_is_a_new_command() {
         sh.run(c);
     }
     // The first command may come through the spool (read every second) after later ones.
-    env.wait_until(10, "events", || env.try_count("SELECT COUNT(*) FROM events") == Some(4));
+    env.wait_until(120, "events", || env.try_count("SELECT COUNT(*) FROM events") == Some(4));
     let events = env.recent(20);
     let commands: Vec<&str> = events.iter().map(|e| e["command"].as_str().unwrap()).collect();
     // A repeated pipeline under ignoredups cannot be told from a dropped line by bash's
@@ -206,7 +211,7 @@ fn history_settings_decide_what_is_a_new_command() {
     for c in ["echo a", " echo spaced", "echo b | cat", "echo b | cat"] {
         sh.run(c);
     }
-    env.wait_until(10, "events", || env.try_count("SELECT COUNT(*) FROM events") >= Some(3));
+    env.wait_until(120, "events", || env.try_count("SELECT COUNT(*) FROM events") >= Some(3));
     let events = env.recent(20);
     let commands: Vec<&str> = events.iter().map(|e| e["command"].as_str().unwrap()).collect();
     assert_eq!(commands, ["echo a", "echo b | cat", "echo b | cat"]);

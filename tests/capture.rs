@@ -19,7 +19,7 @@ fn records_a_session(shell: &str) {
 
     sh.run("echo first");
     // The first hook found no agent, started one and spooled the event.
-    env.wait_until(10, "the agent started on demand", || env.agent_pid().is_some());
+    env.wait_until(120, "the agent started on demand", || env.agent_pid().is_some());
     sh.run("false");
     let multi = match shell {
         "fish" => "for i in 1 2\necho line $i\nend",
@@ -42,16 +42,23 @@ fn records_a_session(shell: &str) {
 
     // The first command's end may reach the agent through the spool (it was still starting),
     // which it reads every second: wait for every event to be closed.
-    env.wait_until(10, "events to be stored and closed", || {
+    env.wait_until(120, "events to be stored and closed", || {
         let events = env.recent(50);
         events.len() >= 8 && events.iter().all(|e| e["exit_code"].is_i64())
     });
     let events = env.recent(50);
     let commands: Vec<&str> = events.iter().map(|e| e["command"].as_str().unwrap()).collect();
-    assert!(!commands.iter().any(|c| c.contains("not-recorded-secret")), "{shell}: leading-space command was recorded: {commands:?}");
+    assert!(
+        !commands.iter().any(|c| c.contains("not-recorded-secret")),
+        "{shell}: leading-space command was recorded: {commands:?}"
+    );
     assert_eq!(commands[0], "echo first", "{shell}: {commands:?}");
     assert_eq!(commands[1], "false");
-    assert!(commands[2].starts_with("for i in 1 2") && commands[2].contains("echo line $i"), "{shell}: multi-line: {:?}", commands[2]);
+    assert!(
+        commands[2].starts_with("for i in 1 2") && commands[2].contains("echo line $i"),
+        "{shell}: multi-line: {:?}",
+        commands[2]
+    );
     assert_eq!(commands[3], quoted, "{shell}: quotes and unicode must arrive intact");
     assert_eq!(commands[4], "printf 'a\\nb\\n' | grep b | wc -l", "{shell}: a pipeline is one event");
     assert_eq!(commands[5], format!("cd '{}'", work.display()));
@@ -82,7 +89,9 @@ fn records_a_session(shell: &str) {
     // The SQLite file says the same.
     let db = env.db();
     let (cmd, exit_code, host): (String, i64, Option<String>) = db
-        .query_row("SELECT command, exit_code, hostname FROM events WHERE command = 'false'", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_row("SELECT command, exit_code, hostname FROM events WHERE command = 'false'", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
         .unwrap();
     assert_eq!((cmd.as_str(), exit_code), ("false", 1));
     assert!(host.is_some_and(|h| !h.is_empty()));
@@ -98,7 +107,7 @@ fn records_a_session(shell: &str) {
     sh.run(&nested_rc);
     sh.run("echo nested");
     sh.run("exit");
-    env.wait_until(10, "nested event", || env.recent(50).iter().any(|e| e["command"] == "echo nested"));
+    env.wait_until(120, "nested event", || env.recent(50).iter().any(|e| e["command"] == "echo nested"));
     let events = env.recent(50);
     let nested = events.iter().find(|e| e["command"] == "echo nested").unwrap();
     assert_ne!(nested["session"], Value::String(session.to_string()), "{shell}: nested shell must get its own session");
@@ -107,10 +116,19 @@ fn records_a_session(shell: &str) {
     // the shell's hook started running: it lives in a session of its own.
     let agent = env.agent_pid().unwrap();
     let shell_pid = sh.session.process.child_pid.as_raw();
-    // SAFETY: sending a signal, as a terminal emulator does when its window closes.
-    unsafe { libc::kill(shell_pid, libc::SIGHUP) };
-    sh.session.process.set_kill_timeout(Some(2000));
-    let _ = sh.session.process.wait();
+    // SAFETY: sending a signal, as a terminal emulator does when its window closes. A busy
+    // fish has been seen to miss one that arrived while it ran its hooks (a terminal that
+    // closes also ends its input): sent again every second, for a minute at most.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        unsafe { libc::kill(shell_pid, libc::SIGHUP) };
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        let alive = matches!(sh.session.process.status(), Some(rexpect::process::wait::WaitStatus::StillAlive));
+        if !alive {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{shell}: the shell outlived a minute of SIGHUP");
+    }
     std::thread::sleep(std::time::Duration::from_millis(200));
     assert_eq!(env.agent_pid(), Some(agent), "{shell}: the agent died with the terminal");
 }

@@ -1,6 +1,6 @@
 //! End-to-end, as an attacker and as a person with strict shell options would meet the hooks:
 //! the command line never appears in any process's argv (`/proc/PID/cmdline` is readable by
-//! every local user; zsh and fish here), and the hooks survive `set -u` / `set -e` (and zsh's
+//! every local user; bash, with and without its scratch folder, zsh and fish), and the hooks survive `set -u` / `set -e` (and zsh's
 //! nounset / errexit).
 
 mod common;
@@ -16,8 +16,16 @@ fn argv_logging_wrapper(env: &Env) -> (PathBuf, PathBuf) {
     use std::os::unix::fs::PermissionsExt;
     let log = env.path("argv.log");
     let wrapper = env.path("vigil-wrapper");
-    std::fs::write(&wrapper, format!("#!/bin/sh\nprintf '%s\\0' \"$@\" >> '{}'\necho >> '{}'\nexec '{}' \"$@\"\n", log.display(), log.display(), common::bin("vigil").display()))
-        .unwrap();
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nprintf '%s\\0' \"$@\" >> '{}'\necho >> '{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            log.display(),
+            common::bin("vigil").display()
+        ),
+    )
+    .unwrap();
     std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o700)).unwrap();
     std::fs::write(&log, "").unwrap();
     (wrapper, log)
@@ -133,18 +141,26 @@ fn no_command_line_in_argv(shell: &str, extra_env: &[(&str, &str)], extra_rc: &s
     let calls = logged.lines().filter(|l| l.starts_with("hook\0start\0")).count();
     assert!(calls >= commands.len(), "{shell}: the wrapper was not used by the hook ({calls} start calls):\n{logged}");
     for (m, c) in &commands {
-        assert!(!logged.contains(m.as_str()), "{shell}: {c:?} reached the client's argv:\n{}", logged.replace('\0', " "));
+        assert!(
+            !logged.contains(m.as_str()),
+            "{shell}: {c:?} reached the client's argv:\n{}",
+            logged.replace('\0', " ")
+        );
     }
     assert!(spied.is_empty(), "{shell}: a command line was read from /proc/PID/cmdline: {spied:?}");
     assert!(scans > 10, "{shell}: the /proc reader barely ran ({scans} scans)");
     // And the commands were still recorded, whole.
     let want = commands.len() + 1;
-    env.wait_until(20, "the marked commands", || env.try_count("SELECT COUNT(*) FROM events") >= Some(want as i64));
+    env.wait_until(120, "the marked commands", || env.try_count("SELECT COUNT(*) FROM events") >= Some(want as i64));
     let recorded: Vec<String> = env.recent(100).iter().map(|e| e["command"].as_str().unwrap().to_string()).collect();
     for (_, c) in &commands {
         assert!(recorded.contains(c), "{shell}: {c:?} was not recorded: {recorded:?}");
     }
-    assert_eq!(recorded.iter().filter(|c| *c == repeat).count(), 2, "{shell}: the repeat was not recorded: {recorded:?}");
+    assert_eq!(
+        recorded.iter().filter(|c| *c == repeat).count(),
+        2,
+        "{shell}: the repeat was not recorded: {recorded:?}"
+    );
     sh.exit();
     logged
 }
@@ -157,6 +173,23 @@ fn zsh_passes_no_command_line_in_argv() {
 }
 
 #[test]
+fn bash_passes_no_command_line_in_argv() {
+    let logged = no_command_line_in_argv("bash", &[], "", "");
+    assert!(logged.contains("--history-file"), "bash took its scratch file:\n{}", logged.replace('\0', " "));
+}
+
+#[test]
+fn bash_without_its_scratch_folder_passes_no_command_line_in_argv() {
+    // VIGIL_SCRATCH=0: no private in-memory folder, so the entry travels on a pipe.
+    let logged = no_command_line_in_argv("bash", &[("VIGIL_SCRATCH", "0")], "", "");
+    assert!(
+        !logged.contains("--history-file"),
+        "bash used a scratch file although told not to:\n{}",
+        logged.replace('\0', " ")
+    );
+}
+
+#[test]
 fn fish_passes_no_command_line_in_argv() {
     if have_shell("fish") {
         no_command_line_in_argv("fish", &[], "", "");
@@ -164,7 +197,8 @@ fn fish_passes_no_command_line_in_argv() {
 }
 
 /// Error texts the shells print for a hook broken by the person's options.
-const ERRORS: &[&str] = &["unbound variable", "parameter not set", "command not found", "bad substitution", "vigil:", "__vigil", "error"];
+const ERRORS: &[&str] =
+    &["unbound variable", "parameter not set", "command not found", "bad substitution", "vigil:", "__vigil", "error"];
 
 /// Runs a short session under strict options (`rc` before the hook, `after` typed once it is
 /// loaded): nothing but the commands' own output on the terminal, `$?` as the person's
@@ -189,7 +223,7 @@ fn strict_session(shell: &str, rc: &str, after: &str) {
     }
     assert!(out.contains("st=1"), "{shell} with {rc:?} / {after:?}: $? was not preserved:\n{out}");
     assert!(out.contains("alive-42"), "{shell} with {rc:?} / {after:?}: the shell died:\n{out}");
-    env.wait_until(20, "events", || env.try_count("SELECT COUNT(*) FROM events") >= Some(typed.len() as i64));
+    env.wait_until(120, "events", || env.try_count("SELECT COUNT(*) FROM events") >= Some(typed.len() as i64));
     let recorded: Vec<String> = env.recent(50).iter().map(|e| e["command"].as_str().unwrap().to_string()).collect();
     assert_eq!(recorded, typed, "{shell} with {rc:?} / {after:?}");
     sh.exit();
@@ -217,8 +251,14 @@ fn bash_under_set_e_when_the_client_fails() {
     // No agent can start and there is nowhere to spool (the home is under a file): every
     // hook call exits non-zero. The shell must not.
     let env = Env::new();
-    let mut sh = Shell::start(&env, "bash", &[("VIGIL_AGENT_BIN", "/nonexistent")], "set -eu\nexport VIGIL_HOME=/dev/null/vigil");
-    let out = sh.run("echo one") + &sh.run("false && true") + &sh.run("echo \"st=$?\"") + &sh.run("echo alive-$((6 * 7))");
+    let mut sh = Shell::start(
+        &env,
+        "bash",
+        &[("VIGIL_AGENT_BIN", "/nonexistent")],
+        "set -eu\nexport VIGIL_HOME=/dev/null/vigil",
+    );
+    let out =
+        sh.run("echo one") + &sh.run("false && true") + &sh.run("echo \"st=$?\"") + &sh.run("echo alive-$((6 * 7))");
     assert!(out.contains("st=1") && out.contains("alive-42"), "{out}");
     for bad in ERRORS {
         assert!(!out.contains(bad), "{bad:?} on the terminal:\n{out}");
@@ -236,5 +276,3 @@ fn zsh_under_nounset_and_errexit() {
     strict_session("zsh", "setopt nounset errexit pipefail", "");
     strict_session("zsh", "", "setopt nounset errexit");
 }
-
-

@@ -5,7 +5,14 @@ mod common;
 use common::{Env, Shell};
 use std::process::Stdio;
 
-const SECRETS: &[&str] = &["hunter2-live", "AKIAIOSFODNN7EXAMPLE", "s3cr3t-spooled", "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789", "pa55-typed-in-shell"];
+const SECRETS: &[&str] = &[
+    "hunter2-live",
+    "AKIAIOSFODNN7EXAMPLE",
+    "s3cr3t-spooled",
+    "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789",
+    "pa55-typed-in-shell",
+    "corp-tok-7731",
+];
 
 /// Every file under the home, as bytes, searched for each secret.
 fn assert_nowhere(env: &Env) {
@@ -44,7 +51,22 @@ fn assert_nowhere(env: &Env) {
 
 fn hook(env: &Env, seq: u64, command: &str, extra: &[(&str, &str)]) {
     let mut c = env.cmd("vigil");
-    c.args(["hook", "start", "--shell", "bash", "--session", "priv", "--seq", &seq.to_string(), "--cwd", "/tmp", "--", command]).stdout(Stdio::null()).stderr(Stdio::null());
+    c.args([
+        "hook",
+        "start",
+        "--shell",
+        "bash",
+        "--session",
+        "priv",
+        "--seq",
+        &seq.to_string(),
+        "--cwd",
+        "/tmp",
+        "--",
+        command,
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
     for (k, v) in extra {
         c.env(k, v);
     }
@@ -54,20 +76,62 @@ fn hook(env: &Env, seq: u64, command: &str, extra: &[(&str, &str)]) {
 #[test]
 fn secrets_never_reach_the_disk() {
     let mut env = Env::new();
-    std::fs::write(env.path("config.toml"), "[model]\ntrees = 20\n[redact]\nignore_commands = ['^vault ']\nignore_folders = ['/srv/secret']\n").unwrap();
-    // Spooled while no agent can start: the hook redacts before writing the spool.
-    hook(&env, 1, "mysql -u root -ps3cr3t-spooled shop", &[("VIGIL_AGENT_BIN", "/nonexistent")]);
-    let spooled: Vec<u8> = std::fs::read_dir(env.path("spool")).unwrap().flatten().flat_map(|e| std::fs::read(e.path()).unwrap()).collect();
-    assert!(!spooled.is_empty(), "the event is in the spool");
-    assert!(!spooled.windows(14).any(|w| w == b"s3cr3t-spooled"), "the spool holds the secret");
-    env.start_agent();
-    hook(&env, 2, "export DB_PASSWORD=hunter2-live", &[]);
-    hook(&env, 3, "aws configure set aws_access_key_id AKIAIOSFODNN7EXAMPLE", &[]);
-    hook(&env, 4, "git clone https://ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789@github.com/acme/app.git", &[]);
-    // Not recorded at all: an ignored command, and a command in an ignored folder.
-    hook(&env, 5, "vault kv get secret/x", &[]);
+    std::fs::write(env.path("config.toml"), "[model]\ntrees = 20\n[redact]\nextra_patterns = ['corp-tok-[0-9]+']\nignore_commands = ['^vault ']\nignore_folders = ['/srv/secret']\n").unwrap();
+    // Spooled while no agent can start: the hook applies the built-in redaction and the
+    // person's [redact] policy before writing the spool.
+    let away = [("VIGIL_AGENT_BIN", "/nonexistent")];
+    hook(&env, 1, "mysql -u root -ps3cr3t-spooled shop", &away);
+    hook(&env, 2, "deploy --key corp-tok-7731 --env staging", &away);
+    hook(&env, 3, "vault kv get secret/spooled", &away);
     let mut c = env.cmd("vigil");
-    c.args(["hook", "start", "--shell", "bash", "--session", "priv", "--seq", "6", "--cwd", "/srv/secret/app", "--", "ls -la"]);
+    c.args([
+        "hook",
+        "start",
+        "--shell",
+        "bash",
+        "--session",
+        "priv",
+        "--seq",
+        "4",
+        "--cwd",
+        "/srv/secret/app",
+        "--",
+        "cat spooled-in-secret-folder",
+    ])
+    .env("VIGIL_AGENT_BIN", "/nonexistent");
+    assert!(c.status().unwrap().success());
+    let files: Vec<_> = std::fs::read_dir(env.path("spool"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".event"))
+        .collect();
+    assert_eq!(files.len(), 2, "the two recorded commands are spooled, the two ignored ones are not");
+    let spooled: Vec<u8> = files.iter().flat_map(|e| std::fs::read(e.path()).unwrap()).collect();
+    let holds = |needle: &[u8]| spooled.windows(needle.len()).any(|w| w == needle);
+    assert!(holds(b"deploy --key <redacted> --env staging"), "the extra pattern's command is spooled, redacted");
+    assert!(!holds(b"s3cr3t-spooled") && !holds(b"corp-tok-7731"), "the spool holds a secret");
+    assert!(!holds(b"vault kv") && !holds(b"spooled-in-secret-folder"), "the spool holds an ignored command");
+    env.start_agent();
+    hook(&env, 12, "export DB_PASSWORD=hunter2-live", &[]);
+    hook(&env, 13, "aws configure set aws_access_key_id AKIAIOSFODNN7EXAMPLE", &[]);
+    hook(&env, 14, "git clone https://ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789@github.com/acme/app.git", &[]);
+    // Not recorded at all: an ignored command, and a command in an ignored folder.
+    hook(&env, 15, "vault kv get secret/x", &[]);
+    let mut c = env.cmd("vigil");
+    c.args([
+        "hook",
+        "start",
+        "--shell",
+        "bash",
+        "--session",
+        "priv",
+        "--seq",
+        "16",
+        "--cwd",
+        "/srv/secret/app",
+        "--",
+        "ls -la",
+    ]);
     assert!(c.status().unwrap().success());
     // Typed in a real shell.
     if common::have_shell("bash") {
@@ -82,9 +146,13 @@ fn secrets_never_reach_the_disk() {
     let events = env.recent(50);
     let commands: Vec<&str> = events.iter().map(|e| e["command"].as_str().unwrap()).collect();
     assert!(commands.contains(&"mysql -u root -p<redacted> shop"), "{commands:?}");
+    assert!(commands.contains(&"deploy --key <redacted> --env staging"), "{commands:?}");
     assert!(commands.contains(&"export DB_PASSWORD=<redacted>"), "{commands:?}");
     assert!(commands.contains(&"git clone https://<redacted>@github.com/acme/app.git"), "{commands:?}");
-    assert!(!commands.iter().any(|c| c.starts_with("vault") || *c == "ls -la"), "ignored commands were recorded: {commands:?}");
+    assert!(
+        !commands.iter().any(|c| c.starts_with("vault") || *c == "ls -la"),
+        "ignored commands were recorded: {commands:?}"
+    );
     let csv = env.path("export.csv");
     assert!(env.vigil(&["export", "--csv", csv.to_str().unwrap()]).status.success());
     // SIGTERM: flush and leave the files as a person would find them.

@@ -5,7 +5,7 @@ mod common;
 use common::{Env, Shell};
 use std::process::Stdio;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 fn hook_start(env: &Env, session: &str, seq: u64) -> bool {
     env.cmd("vigil")
@@ -22,20 +22,26 @@ fn a_locked_database_delays_storage_but_loses_nothing() {
     let mut env = Env::new();
     env.start_agent();
     assert!(hook_start(&env, "lock", 0));
-    env.wait_until(10, "first event", || env.try_count("SELECT COUNT(*) FROM events") == Some(1));
+    env.wait_until(120, "first event", || env.try_count("SELECT COUNT(*) FROM events") == Some(1));
     // Another process holds a write transaction.
     let holder = rusqlite::Connection::open(env.path("vigil.db")).unwrap();
     holder.execute_batch("BEGIN EXCLUSIVE; INSERT INTO meta (key, value) VALUES ('held', 'yes');").unwrap();
     for seq in 1..=50 {
         assert!(hook_start(&env, "lock", seq), "the hook must keep its event while the store is locked");
     }
-    std::thread::sleep(Duration::from_millis(600));
-    let status: serde_json::Value = serde_json::from_slice(&env.vigil(&["status", "--json"]).stdout).unwrap();
-    assert!(status["storage_error"].as_str().is_some_and(|e| e.contains("locked") || e.contains("busy")), "status must say the store is failing: {status}");
+    let status = || -> serde_json::Value {
+        serde_json::from_slice(&env.vigil(&["status", "--json"]).stdout).unwrap_or_default()
+    };
+    env.wait_until(120, "status to say the store is failing", || {
+        status()["storage_error"].as_str().is_some_and(|e| e.contains("locked") || e.contains("busy"))
+    });
+    let status = status();
     assert!(status["pending"].as_u64().unwrap() >= 50, "{status}");
     holder.execute_batch("ROLLBACK;").unwrap();
     drop(holder);
-    env.wait_until(15, "everything stored once the lock goes", || env.try_count("SELECT COUNT(*) FROM events") == Some(51));
+    env.wait_until(120, "everything stored once the lock goes", || {
+        env.try_count("SELECT COUNT(*) FROM events") == Some(51)
+    });
     assert_eq!(env.count("SELECT COUNT(DISTINCT key) FROM events"), 51);
     let status: serde_json::Value = serde_json::from_slice(&env.vigil(&["status", "--json"]).stdout).unwrap();
     assert!(status["storage_error"].is_null(), "{status}");
@@ -49,15 +55,15 @@ fn the_agent_restarted_under_an_open_shell_loses_nothing() {
     let env = Env::new();
     let mut sh = Shell::start(&env, "bash", &[], "");
     sh.run("echo one");
-    env.wait_until(10, "agent", || env.agent_pid().is_some());
+    env.wait_until(120, "agent", || env.agent_pid().is_some());
     env.wait_agent_up();
     assert!(env.vigil(&["agent", "stop"]).status.success());
     // The next commands find no agent: they spool, and start a new one.
     sh.run("echo two");
     sh.run("echo three");
-    env.wait_until(10, "a new agent", || env.agent_pid().is_some());
+    env.wait_until(120, "a new agent", || env.agent_pid().is_some());
     sh.run("echo four");
-    env.wait_until(15, "every command, closed", || {
+    env.wait_until(120, "every command, closed", || {
         let e = env.recent(20);
         e.len() == 4 && e.iter().all(|x| x["exit_code"].is_i64())
     });
@@ -98,7 +104,18 @@ fn fifty_shells_at_once_store_every_event_once() {
                     kept += u64::from(hook_start(&env, &format!("shell{s}"), seq));
                     let end = env
                         .cmd("vigil")
-                        .args(["hook", "end", "--shell", "bash", "--session", &format!("shell{s}"), "--seq", &seq.to_string(), "--exit", "0"])
+                        .args([
+                            "hook",
+                            "end",
+                            "--shell",
+                            "bash",
+                            "--session",
+                            &format!("shell{s}"),
+                            "--seq",
+                            &seq.to_string(),
+                            "--exit",
+                            "0",
+                        ])
                         .stdout(Stdio::null())
                         .status()
                         .is_ok_and(|st| st.success());
@@ -119,7 +136,9 @@ fn fifty_shells_at_once_store_every_event_once() {
     let elapsed = start.elapsed();
     assert_eq!(kept, 50 * per, "every hook kept its event");
     env.recent(1);
-    env.wait_until(60, "every event stored and closed", || env.try_count("SELECT COUNT(*) FROM events WHERE exit_code IS NOT NULL") == Some((50 * per) as i64));
+    env.wait_until(120, "every event stored and closed", || {
+        env.try_count("SELECT COUNT(*) FROM events WHERE exit_code IS NOT NULL") == Some((50 * per) as i64)
+    });
     assert_eq!(env.count("SELECT COUNT(*) FROM events"), (50 * per) as i64, "stored exactly once");
     lat.sort();
     let p99 = lat[(lat.len() * 99 / 100).min(lat.len() - 1)];
@@ -142,7 +161,12 @@ fn a_peer_of_another_uid_is_refused() {
     }
     let user = "vigiltest";
     let _ = std::process::Command::new("useradd").args(["--system", "--no-create-home", user]).output();
-    let Some(uid) = std::process::Command::new("id").args(["-u", user]).output().ok().and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<u32>().ok()) else {
+    let Some(uid) = std::process::Command::new("id")
+        .args(["-u", user])
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<u32>().ok())
+    else {
         eprintln!("SKIPPED: could not create a second user");
         return;
     };
@@ -161,7 +185,11 @@ fn a_peer_of_another_uid_is_refused() {
     use std::os::unix::process::CommandExt;
     let out = std::process::Command::new("python3").arg("-c").arg(&script).uid(uid).output().unwrap();
     let said = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    assert!(said == "0" || said.starts_with("error"), "a peer of uid {uid} got an answer: {said:?} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        said == "0" || said.starts_with("error"),
+        "a peer of uid {uid} got an answer: {said:?} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // The agent's own user still gets answers.
     std::fs::set_permissions(env.home(), std::fs::Permissions::from_mode(0o700)).unwrap();
     assert!(env.vigil(&["agent", "status"]).status.success());
@@ -177,7 +205,11 @@ fn a_full_disk_is_survived_and_caught_up() {
     }
     let mut env = Env::new();
     let home = env.home().to_path_buf();
-    let mounted = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", "size=12m,mode=0700", "tmpfs"]).arg(&home).status().is_ok_and(|s| s.success());
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=12m,mode=0700", "tmpfs"])
+        .arg(&home)
+        .status()
+        .is_ok_and(|s| s.success());
     if !mounted {
         eprintln!("SKIPPED: cannot mount a tmpfs here");
         return;
@@ -191,9 +223,11 @@ fn a_full_disk_is_survived_and_caught_up() {
     let _unmount = Unmount(home.clone());
     std::fs::write(env.path("config.toml"), "[model]\ntrees = 10\n").unwrap();
     env.start_agent();
-    env.wait_until(60, "model v1 stored (it needs room too)", || env.try_count("SELECT COUNT(*) FROM models") == Some(1));
+    env.wait_until(600, "model v1 stored (it needs room too)", || {
+        env.try_count("SELECT COUNT(*) FROM models") == Some(1)
+    });
     assert!(hook_start(&env, "full", 0));
-    env.wait_until(10, "first event", || env.try_count("SELECT COUNT(*) FROM events") == Some(1));
+    env.wait_until(120, "first event", || env.try_count("SELECT COUNT(*) FROM events") == Some(1));
     // Fill the disk.
     let filler = env.path("filler");
     {
@@ -208,8 +242,9 @@ fn a_full_disk_is_survived_and_caught_up() {
         kept += u64::from(hook_start(&env, "full", seq));
     }
     assert!(kept >= 150, "the journal's reserve should keep accepting: only {kept} of 200 kept");
-    env.wait_until(10, "status says so", || {
-        let st: serde_json::Value = serde_json::from_slice(&env.vigil(&["status", "--json"]).stdout).unwrap_or_default();
+    env.wait_until(120, "status says so", || {
+        let st: serde_json::Value =
+            serde_json::from_slice(&env.vigil(&["status", "--json"]).stdout).unwrap_or_default();
         st["storage_error"].as_str().is_some_and(|e| e.contains("full") || e.contains("space"))
     });
     // SIGTERM on a full disk ends the agent (kill_agent fails the test if it does not stop;
@@ -218,8 +253,17 @@ fn a_full_disk_is_survived_and_caught_up() {
     // Space returns: the next agent stores everything accepted, once.
     std::fs::remove_file(&filler).unwrap();
     env.start_agent();
-    env.wait_until(120, "caught up", || env.try_count("SELECT COUNT(*) FROM events") == Some(1 + kept as i64));
-    assert_eq!(env.count("SELECT COUNT(DISTINCT key) FROM events"), 1 + kept as i64);
-    eprintln!("disk full: {kept} of 200 events accepted while full, {} stored after space returned, 0 lost, 0 duplicated", env.count("SELECT COUNT(*) FROM events") - 1);
+    // At least every acknowledged event; on a busy machine a hook may give up waiting on an
+    // event the agent did take (and fail to spool its copy on the full disk), so one more may
+    // be there, but never one twice.
+    env.wait_until(120, "caught up", || env.try_count("SELECT COUNT(*) FROM events").is_some_and(|n| n > kept as i64));
+    let (stored, distinct) =
+        (env.count("SELECT COUNT(*) FROM events"), env.count("SELECT COUNT(DISTINCT key) FROM events"));
+    assert_eq!(stored, distinct, "an event was stored twice");
+    assert!(stored <= 201, "{stored} events from 201 commands");
+    eprintln!(
+        "disk full: {kept} of 200 events accepted while full, {} stored after space returned, 0 lost, 0 duplicated",
+        env.count("SELECT COUNT(*) FROM events") - 1
+    );
     env.kill_agent(libc::SIGTERM);
 }

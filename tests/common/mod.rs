@@ -10,7 +10,12 @@ use std::time::{Duration, Instant};
 ///
 /// `cargo test` builds test harnesses, not the executables of the other packages, so the
 /// first test to need them builds them (once per test binary, up to date, same profile).
+/// `VIGIL_TEST_BINS=DIR` runs the tests against the binaries in DIR instead: CI points it at
+/// `./install.sh --build-only`'s folder, the binaries exactly as they are installed.
 pub fn bin_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("VIGIL_TEST_BINS").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
     ensure_built();
     let exe = std::env::current_exe().expect("test executable path");
     // target/debug/deps/capture-xxxx -> target/debug
@@ -48,7 +53,13 @@ pub fn bin(name: &str) -> PathBuf {
 
 /// Whether `shell` can be run; with VIGIL_REQUIRE_SHELLS=1 a missing shell fails the test.
 pub fn have_shell(shell: &str) -> bool {
-    let found = Command::new(shell).arg("-c").arg("exit 0").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    let found = Command::new(shell)
+        .arg("-c")
+        .arg("exit 0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
     if !found {
         if std::env::var("VIGIL_REQUIRE_SHELLS").is_ok_and(|v| v == "1") {
             panic!("{shell} is not installed and VIGIL_REQUIRE_SHELLS=1");
@@ -99,7 +110,13 @@ impl Env {
 
     /// Starts `vigild` in the foreground as a child of the test, and waits until it answers.
     pub fn start_agent(&mut self) {
-        let child = self.cmd("vigild").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn vigild");
+        let child = self
+            .cmd("vigild")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn vigild");
         self.agents.push(child);
         self.wait_agent_up();
     }
@@ -155,7 +172,8 @@ impl Env {
 
     /// Opens the SQLite file read-only.
     pub fn db(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open_with_flags(self.path("vigil.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).expect("open db")
+        rusqlite::Connection::open_with_flags(self.path("vigil.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open db")
     }
 
     /// Counts rows of `sql` (a `SELECT COUNT(*) ...`).
@@ -180,7 +198,9 @@ impl Env {
 
     /// Like [`Env::count`], but `None` while the database or its tables do not exist yet.
     pub fn try_count(&self, sql: &str) -> Option<i64> {
-        let db = rusqlite::Connection::open_with_flags(self.path("vigil.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
+        let db =
+            rusqlite::Connection::open_with_flags(self.path("vigil.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .ok()?;
         db.query_row(sql, [], |r| r.get(0)).ok()
     }
 
@@ -188,7 +208,7 @@ impl Env {
     /// busy machine a line lands a moment after the event it tells of.
     pub fn wait_log(&self, any: &[&str], what: &str) {
         let log = self.path("logs/vigild.log");
-        self.wait_until(10, what, || {
+        self.wait_until(120, what, || {
             let text = std::fs::read_to_string(&log).unwrap_or_default();
             any.iter().any(|s| text.contains(s))
         });
@@ -255,7 +275,11 @@ impl Shell {
                 let rc = home.join("bashrc");
                 std::fs::write(
                     &rc,
-                    format!("PS1='{PROMPT}'\nPS2=''\nHISTFILE={h}/bash_history\n{extra_rc}\neval \"$('{v}' init bash)\"\n", h = home.display(), v = vigil.display()),
+                    format!(
+                        "PS1='{PROMPT}'\nPS2=''\nHISTFILE={h}/bash_history\n{extra_rc}\neval \"$('{v}' init bash)\"\n",
+                        h = home.display(),
+                        v = vigil.display()
+                    ),
                 )
                 .unwrap();
                 cmd = Command::new("bash");
@@ -264,7 +288,11 @@ impl Shell {
             "zsh" => {
                 std::fs::write(
                     home.join(".zshrc"),
-                    format!("PROMPT='{PROMPT}'\nPS2=''\nHISTFILE={h}/zsh_history\n{extra_rc}\neval \"$('{v}' init zsh)\"\n", h = home.display(), v = vigil.display()),
+                    format!(
+                        "PROMPT='{PROMPT}'\nPS2=''\nHISTFILE={h}/zsh_history\n{extra_rc}\neval \"$('{v}' init zsh)\"\n",
+                        h = home.display(),
+                        v = vigil.display()
+                    ),
                 )
                 .unwrap();
                 cmd = Command::new("zsh");
@@ -282,16 +310,33 @@ impl Shell {
                     ),
                 )
                 .unwrap();
+                // A fresh fish generates completions from every manual page with a python3 in
+                // the background; the folder's presence tells it they exist (on a busy machine
+                // that job outlived the test's shell).
+                std::fs::create_dir_all(home.join("data/fish/generated_completions")).unwrap();
                 cmd = Command::new("fish");
                 cmd.arg("-i").env("XDG_CONFIG_HOME", home.join("config")).env("XDG_DATA_HOME", home.join("data"));
             }
             other => panic!("unknown shell {other}"),
         }
-        cmd.env("VIGIL_HOME", home).env("TERM", "xterm").env_remove("XDG_RUNTIME_DIR").env_remove("VIGIL_PROMPT").env_remove("VIGIL_WARN");
+        cmd.env("VIGIL_HOME", home)
+            .env("TERM", "xterm")
+            .env_remove("XDG_RUNTIME_DIR")
+            .env_remove("VIGIL_PROMPT")
+            .env_remove("VIGIL_WARN");
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
-        let session = rexpect::session::spawn_command(cmd, Some(20_000)).expect("spawn shell");
+        // A shell started from a terminal has SIGHUP at its default; a test run under nohup
+        // (or a CI runner) would hand its shells an ignored one, which fish keeps.
+        // SAFETY: signal() is async-signal-safe, as what runs between fork and exec must be.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                libc::signal(libc::SIGHUP, libc::SIG_DFL);
+                Ok(())
+            });
+        }
+        let session = rexpect::session::spawn_command(cmd, Some(120_000)).expect("spawn shell");
         let mut sh = Shell { session, name: shell.to_string() };
         sh.session.exp_string(PROMPT).unwrap_or_else(|e| panic!("{shell} never showed its prompt: {e}"));
         sh
@@ -303,9 +348,18 @@ impl Shell {
         self.session.exp_string(PROMPT).unwrap_or_else(|e| panic!("{}: no prompt after {line:?}: {e}", self.name))
     }
 
-    /// Ends the shell.
+    /// Ends the shell: `exit`, then, if it is still there after a minute (a shell that refuses
+    /// to leave, say with jobs running), it is killed. Never waits forever.
     pub fn exit(mut self) {
         let _ = self.session.send_line("exit");
-        let _ = self.session.process.wait();
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
+            if !matches!(self.session.process.status(), Some(rexpect::process::wait::WaitStatus::StillAlive)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        let _ = self.session.process.exit();
+        panic!("{} did not exit within a minute of `exit`", self.name);
     }
 }
