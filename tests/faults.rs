@@ -543,3 +543,33 @@ fn poison_spool_files_are_quarantined_never_retried_never_deleted_and_old_format
         env.try_count("SELECT COUNT(*) FROM events WHERE key = 'after#1'") == Some(1)
     });
 }
+
+/// The agent listens before it reads the spool: a session's earlier command, spooled while no
+/// agent answered, can be taken in after the session's next command went live. The late start
+/// must not displace the live one, whose end still brings back its prompt segment.
+#[test]
+fn a_spooled_start_taken_in_late_leaves_the_live_command_running() {
+    let mut env = Env::new();
+    env.start_agent();
+    let p = paths(&env);
+    let earlier = start_req("late", 1, "echo spooled-earlier");
+    std::thread::sleep(Duration::from_millis(5));
+    let mut conn = Connection::connect(&p, Duration::from_secs(10)).unwrap();
+    let live = conn.request(&start_req("late", 2, "git push --force origin main")).unwrap();
+    assert!(matches!(live, Response::Started { recorded: true, .. }), "{live:?}");
+    vigil::spool::append(&p.spool, &earlier).unwrap();
+    env.wait_until(120, "the spooled start taken in", || {
+        env.try_count("SELECT COUNT(*) FROM events WHERE key = 'late#1'") == Some(1)
+    });
+    let end = Request::End(protocol::CommandEnd {
+        session: "late".into(),
+        seq: Some(2),
+        exit_code: 0,
+        duration_ms: Some(3),
+        ended_at_ms: vigil::now_ms(),
+    });
+    match conn.request(&end).unwrap() {
+        Response::Ended { segment: Some(seg) } => assert_eq!(seg.label, protocol::Label::Unsafe),
+        other => panic!("the live command's end lost its segment: {other:?}"),
+    }
+}

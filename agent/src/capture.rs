@@ -116,7 +116,13 @@ impl Capture {
                 running.clear();
             }
         }
-        running.insert(start.session, Running { key, started_at: start.started_at_ms, segment });
+        // The agent listens before it reads the spool, so a spooled start can arrive after a
+        // later command of the same session went live: it must not displace that one (whose
+        // end would then find nothing running, and lose its prompt segment).
+        let newer_running = running.get(&start.session).is_some_and(|r| r.started_at > start.started_at_ms);
+        if !newer_running {
+            running.insert(start.session, Running { key, started_at: start.started_at_ms, segment });
+        }
         Response::Started { recorded: true, warning, notice: None }
     }
 
