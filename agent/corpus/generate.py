@@ -10,7 +10,7 @@ repository's root, with vigil-bench built):
     vigil-bench judge --file agent/corpus/bootstrap.tsv --rule-conflicts > agent/corpus/rule-conflicts.tsv
     python3 agent/corpus/generate.py
 
-Deterministic (fixed seed), python3 only. The commands come from the reviewed tables in
+Deterministic (each table row seeds its own draws, so an edit changes only its own lines), python3 only. The commands come from the reviewed tables in
 tools/*.txt (one file per family: tool, subcommand, flags and targets as a command form,
 its action class and its label under the rubric in tests/data/dev/RUBRIC.md), expanded here:
 
@@ -37,7 +37,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import legacy  # noqa: E402
 
-rng = random.Random(20261203)
+SEED = 20261203
+rng = random.Random(SEED)
 
 # --- pools: realistic values for the {slots} of the tables ----------------------------------
 POOLS = {
@@ -253,6 +254,9 @@ def expand(rows, sudo, dry, nohelp):
         words = form.split()
         if len(words) > 1 and re.match(r"^[a-z][a-z0-9:_-]+$", words[1]) and not SLOT.search(words[1]):
             subs.setdefault(tool, set()).add(words[1])
+        # Each row draws from a generator seeded by the row itself: a row added or edited
+        # changes its own lines only, never the sampling of every row after it.
+        rng.seed(f"{SEED}|{family}|{klass}|{label}|{form}")
         k = 1 if not slots(form) else min(14, 5 + 3 * len(slots(form)))
         # Safe forms that share the surface of dangerous ones (a destructive verb: stop a
         # service, remove a package, delete one pod; a device: read a partition table) get as
@@ -280,6 +284,7 @@ def expand(rows, sudo, dry, nohelp):
     for tool in sorted(tools):
         if tool in NOT_A_TOOL or not re.match(r"^[A-Za-z][A-Za-z0-9._+-]*$", tool):
             continue
+        rng.seed(f"{SEED}|tool|{tool}")
         put("safe", f"{tool} --help")
         put("safe", f"man {tool}")
         if rng.random() < 0.6:

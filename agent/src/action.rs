@@ -575,12 +575,34 @@ pub fn features(parsed: &Parsed) -> (Vec<f32>, bool, Vec<CmdAction>) {
     (x, privileged, actions)
 }
 
+/// Programs that act on the terminal only (`clear`, `reset`, `tput clear`, `stty sane`): their
+/// words are capabilities and settings, never verbs that touch data.
+fn terminal_only(program: &str) -> bool {
+    matches!(program, "clear" | "reset" | "tput" | "tset" | "stty" | "setterm" | "tabs")
+}
+
+/// Whether a stream editor is told to edit its files in place (`sed -i`, `-i.bak`, `-ni`,
+/// `--in-place`); without that it only writes to its output.
+fn edits_in_place(args: &[String]) -> bool {
+    args.iter().take_while(|a| *a != "--").any(|a| {
+        a.starts_with("--in-place")
+            || !a.starts_with("--")
+                && a.strip_prefix('-')
+                    .is_some_and(|body| body.chars().take_while(char::is_ascii_alphabetic).any(|c| c == 'i'))
+    })
+}
+
 fn one(cmd: &Cmd, piped: bool, x: &mut Vec<f32>, set: &mut impl FnMut(&str, &mut Vec<f32>)) -> CmdAction {
     let name = cmd.name();
     let lower_name = name.to_ascii_lowercase();
     // The program itself is the verb (`rm`, `shred`, `mkfs.ext4`, `reboot`), or the verb is
-    // in the subcommand position.
-    let program_verb = verb_class(&lower_name).or_else(|| lower_name.split('.').next().and_then(verb_class));
+    // in the subcommand position. What a command does, not how it looks: a terminal program
+    // only reads and redraws, and sed without -i only prints.
+    let program_verb = if terminal_only(&lower_name) || lower_name == "sed" && !edits_in_place(cmd.args()) {
+        Some(Verb::Read)
+    } else {
+        verb_class(&lower_name).or_else(|| lower_name.split('.').next().and_then(verb_class))
+    };
     let mut action = CmdAction { tool: lower_name.clone(), ..Default::default() };
     let mut positional = 0usize;
     let mut verb_at: Option<usize> = None;
@@ -625,7 +647,9 @@ fn one(cmd: &Cmd, piped: bool, x: &mut Vec<f32>, set: &mut impl FnMut(&str, &mut
                 // A bundle of short flags: -rf, -fy, -qy (what -f means is the tool's own:
                 // it counts as force only beside a verb that changes something).
                 let body = a.get(1..).unwrap_or("");
-                if body.len() <= 5 && body.chars().all(|c| c.is_ascii_alphabetic()) {
+                // Upper-case words are names, not bundles: `kill -TERM`, `-HUP`, `-KILL`.
+                let a_name = body.len() >= 3 && !body.chars().any(|c| c.is_ascii_lowercase());
+                if !a_name && body.len() <= 5 && body.chars().all(|c| c.is_ascii_alphabetic()) {
                     bundle_force |= body.contains('f') || body.contains('y');
                     recursive |= body.contains('r') || body.contains('R');
                 }
@@ -786,6 +810,22 @@ mod tests {
         assert_eq!(target_class("/home/bob"), Some(Target::Home));
         assert_eq!(target_class("/home/bob/.ssh"), Some(Target::HomeDot));
         assert_eq!(target_class("/dev/null"), None);
+    }
+
+    #[test]
+    fn what_it_does_not_how_it_looks() {
+        for line in ["clear", "reset", "tput reset", "tput clear", "stty sane", "sed -n 1,10p /etc/passwd"] {
+            assert_eq!(verbs(line)[0].1, Some(Verb::Read), "{line}");
+        }
+        assert!(!has("sed 's/#.*//' /etc/fstab", "modify+target:system"));
+        for line in
+            ["sed -i 's/a/b/' /etc/hosts", "sed -i.bak 's/a/b/' x", "sed -ni 's/a/b/p' x", "sed --in-place=.b 'd' x"]
+        {
+            assert_eq!(verbs(line)[0].1, Some(Verb::Modify), "{line}");
+        }
+        assert!(has("sed -i 's/a/b/' /etc/hosts", "modify+target:system"));
+        assert!(!has("kill -TERM 21384", "flag:recursive"));
+        assert!(has("rm -Rf build", "flag:recursive"));
     }
 
     #[test]
