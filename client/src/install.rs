@@ -109,8 +109,11 @@ fn vigil_files(paths: &vigil::paths::Paths) -> Vec<PathBuf> {
 /// CARGO_TARGET_DIR names otherwise, which cargo marks with its cache-directory tag): a
 /// developer's build is not an installation to delete.
 fn in_build_folder(exe: &Path) -> bool {
+    // A target folder of any name (CARGO_TARGET_DIR): cargo leaves its tag at the top, and a
+    // `.cargo-lock` in each profile folder, which survives a profile folder copied elsewhere.
     exe.ancestors().any(|a| {
         a.file_name().is_some_and(|n| n == "target")
+            || a.join(".cargo-lock").is_file()
             || std::fs::read_to_string(a.join("CACHEDIR.TAG")).is_ok_and(|t| t.contains("created by cargo"))
     })
 }
@@ -233,5 +236,11 @@ mod tests {
         )
         .unwrap();
         assert!(in_build_folder(&exe));
+        // A profile folder copied out of its target folder still has cargo's lock file.
+        let copied = t.path().join("elsewhere/debug");
+        std::fs::create_dir_all(&copied).unwrap();
+        assert!(!in_build_folder(&copied.join("vigil")));
+        std::fs::write(copied.join(".cargo-lock"), "").unwrap();
+        assert!(in_build_folder(&copied.join("vigil")));
     }
 }
