@@ -456,7 +456,7 @@ fn shellfirm(tsv: Option<String>) {
     });
     // As a fresh install: rules, then model v1 trained from the bootstrap corpus.
     let (model, _) =
-        vigil_agent::training::train_with_report(&vigil_agent::training::bootstrap_examples(), &Default::default(), 0)
+        vigil_agent::training::train_personal(&vigil_agent::training::bootstrap_examples(), &[], &Default::default())
             .expect("train");
     let scorer = vigil_agent::score::Scorer::new(Default::default());
     scorer.set_model(Some(std::sync::Arc::new(vigil_agent::score::Current { model, version: 1, trained_at: 0 })));
@@ -951,7 +951,9 @@ fn judge(args: &[String]) {
     };
     let t = Instant::now();
     let (model, report) =
-        vigil_agent::training::train_with_report(&corpus, &Default::default(), 0).unwrap_or_else(|e| {
+        // As the agent trains model v1 (the corpus less its fixed hold-out), so that these are
+        // a fresh install's figures.
+        vigil_agent::training::train_personal(&corpus, &[], &Default::default()).unwrap_or_else(|e| {
             eprintln!("training failed: {e}");
             std::process::exit(1)
         });
