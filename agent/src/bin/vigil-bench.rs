@@ -444,6 +444,23 @@ fn peer_suite() -> Option<String> {
     std::env::var("VIGIL_SHELLFIRM_TSV").ok().filter(|p| !p.is_empty())
 }
 
+/// Model v1 as the agent trains it on a fresh install (the corpus less its fixed hold-out, no
+/// labels of the person's), so that the figures measured with it are a fresh install's. A
+/// failure ends the benchmark with its cause.
+fn fresh_model(corpus: &[vigil_agent::model::Example]) -> (vigil_agent::model::Model, vigil_agent::training::Report) {
+    vigil_agent::training::train_personal(corpus, &[], &Default::default()).unwrap_or_else(|e| {
+        eprintln!("training failed: {e}");
+        std::process::exit(1)
+    })
+}
+
+/// The scorer of a fresh install: the rules, then `model` as version 1.
+fn scorer_with(model: vigil_agent::model::Model) -> vigil_agent::score::Scorer {
+    let scorer = vigil_agent::score::Scorer::new(Default::default());
+    scorer.set_model(Some(std::sync::Arc::new(vigil_agent::score::Current { model, version: 1, trained_at: 0 })));
+    scorer
+}
+
 /// Share of shellfirm's Critical/High test commands that vigil labels unsafe, by group.
 fn shellfirm(tsv: Option<String>) {
     let Some(path) = tsv.or_else(peer_suite) else {
@@ -454,12 +471,8 @@ fn shellfirm(tsv: Option<String>) {
         eprintln!("cannot read {path}: {e}");
         std::process::exit(1)
     });
-    // As a fresh install: rules, then model v1 trained from the bootstrap corpus.
-    let (model, _) =
-        vigil_agent::training::train_personal(&vigil_agent::training::bootstrap_examples(), &[], &Default::default())
-            .expect("train");
-    let scorer = vigil_agent::score::Scorer::new(Default::default());
-    scorer.set_model(Some(std::sync::Arc::new(vigil_agent::score::Current { model, version: 1, trained_at: 0 })));
+    let (model, _) = fresh_model(&vigil_agent::training::bootstrap_examples());
+    let scorer = scorer_with(model);
     let mut groups: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
     let mut missed = Vec::new();
     let mut by_rules = 0;
@@ -536,12 +549,8 @@ fn train_bench(m: usize, depth: usize, trees: usize, vocab: usize, corpus: Optio
         );
         println!("  per class {}", serde_json::to_string(&per_class).unwrap_or_default());
         // The whole scorer: rules first, then the model (unknown counts as not unsafe).
-        let scorer = vigil_agent::score::Scorer::new(Default::default());
-        scorer.set_model(Some(std::sync::Arc::new(vigil_agent::score::Current {
-            model: vigil_agent::model::Model::from_bytes(&model.to_bytes().expect("bytes")).expect("copy"),
-            version: 1,
-            trained_at: 0,
-        })));
+        let scorer =
+            scorer_with(vigil_agent::model::Model::from_bytes(&model.to_bytes().expect("bytes")).expect("copy"));
         judge_set("hand-written set", &scorer, &hand);
         sudo_test(&scorer, &hand);
         let sf = peer_suite().and_then(|p| std::fs::read_to_string(p).ok()).unwrap_or_default();
@@ -577,8 +586,7 @@ fn train_bench(m: usize, depth: usize, trees: usize, vocab: usize, corpus: Optio
     println!("model size {:.1} KiB, load {:.1} ms", bytes.len() as f64 / 1024.0, t.elapsed().as_secs_f64() * 1e3);
     let lines: Vec<&str> =
         vigil_agent::training::BOOTSTRAP.lines().filter_map(|l| l.split_once('\t').map(|x| x.1)).take(2000).collect();
-    let scorer = vigil_agent::score::Scorer::new(Default::default());
-    scorer.set_model(Some(std::sync::Arc::new(vigil_agent::score::Current { model: back, version: 1, trained_at: 0 })));
+    let scorer = scorer_with(back);
     for probe in [
         "rm -rf build",
         "git push origin main",
@@ -950,16 +958,9 @@ fn judge(args: &[String]) {
         None => (vigil_agent::training::bootstrap_examples(), "the embedded bootstrap corpus".to_string()),
     };
     let t = Instant::now();
-    let (model, report) =
-        // As the agent trains model v1 (the corpus less its fixed hold-out), so that these are
-        // a fresh install's figures.
-        vigil_agent::training::train_personal(&corpus, &[], &Default::default()).unwrap_or_else(|e| {
-            eprintln!("training failed: {e}");
-            std::process::exit(1)
-        });
+    let (model, report) = fresh_model(&corpus);
     let train_seconds = t.elapsed().as_secs_f64();
-    let scorer = vigil_agent::score::Scorer::new(Default::default());
-    scorer.set_model(Some(Arc::new(vigil_agent::score::Current { model, version: 1, trained_at: 0 })));
+    let scorer = scorer_with(model);
     let mut families: std::collections::BTreeMap<String, Tally> = Default::default();
     let mut wrong = Vec::new();
     for l in &lines {

@@ -3,17 +3,40 @@
 
 use super::*;
 
+/// One event row, kept once: a key already stored is left as it is.
+const INSERT_EVENT: &str = "INSERT OR IGNORE INTO events
+     (key, session, shell, command, cwd, hostname, started_at, duration_ms, label, p_unsafe, reason, model_version)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+
+/// Runs [`INSERT_EVENT`] for `e`; returns 1 if it was added, 0 if its key was stored.
+fn insert_event(
+    insert: &mut rusqlite::CachedStatement<'_>,
+    e: &crate::journal::EventRow,
+    duration_ms: Option<i64>,
+) -> rusqlite::Result<usize> {
+    insert.execute(params![
+        e.key,
+        e.session,
+        e.shell,
+        e.command,
+        e.cwd,
+        e.hostname,
+        e.started_at,
+        duration_ms,
+        e.label,
+        e.p_unsafe,
+        e.reason,
+        e.model_version
+    ])
+}
+
 impl Store {
     /// Applies journal records in one transaction. Replaying records is harmless: a start
     /// whose key is stored is ignored, and an end sets the same values again.
     pub fn apply(&mut self, records: &[Record]) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         {
-            let mut insert = tx.prepare_cached(
-                "INSERT OR IGNORE INTO events
-                 (key, session, shell, command, cwd, hostname, started_at, label, p_unsafe, reason, model_version)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            )?;
+            let mut insert = tx.prepare_cached(INSERT_EVENT)?;
             let mut end = tx.prepare_cached("UPDATE events SET exit_code = ?2, duration_ms = ?3 WHERE key = ?1")?;
             // An end can arrive before its start: the start went to the spool while the agent
             // was starting, and the end came live. Keep it until the start lands.
@@ -29,19 +52,8 @@ impl Store {
             for record in records {
                 match record {
                     Record::Start(e) => {
-                        let inserted = insert.execute(params![
-                            e.key,
-                            e.session,
-                            e.shell,
-                            e.command,
-                            e.cwd,
-                            e.hostname,
-                            e.started_at,
-                            e.label,
-                            e.p_unsafe,
-                            e.reason,
-                            e.model_version
-                        ])?;
+                        // Live and journalled starts have no duration yet: their end brings it.
+                        let inserted = insert_event(&mut insert, e, None)?;
                         if inserted > 0 && apply_early.execute([&e.key])? > 0 {
                             drop_early.execute([&e.key])?;
                         }
@@ -68,31 +80,14 @@ impl Store {
         let tx = self.conn.transaction()?;
         let (mut added, mut duplicates, mut risky) = (0, 0, 0);
         {
-            let mut insert = tx.prepare_cached(
-                "INSERT OR IGNORE INTO events
-                 (key, session, shell, command, cwd, hostname, started_at, duration_ms, label, p_unsafe, reason, model_version)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            )?;
+            let mut insert = tx.prepare_cached(INSERT_EVENT)?;
             for row in rows {
                 if Store::already_stored(&tx, row)? >= i64::from(row.occurrence) {
                     duplicates += 1;
                     continue;
                 }
                 let e = &row.event;
-                let n = insert.execute(params![
-                    e.key,
-                    e.session,
-                    e.shell,
-                    e.command,
-                    e.cwd,
-                    e.hostname,
-                    e.started_at,
-                    row.duration_ms,
-                    e.label,
-                    e.p_unsafe,
-                    e.reason,
-                    e.model_version
-                ])? as u64;
+                let n = insert_event(&mut insert, e, row.duration_ms)? as u64;
                 added += n;
                 if e.label.as_deref() == Some("unsafe") {
                     risky += n;
