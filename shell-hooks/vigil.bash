@@ -2,9 +2,15 @@
 # shellcheck shell=bash
 #
 # How it works: a DEBUG trap sees the first command after each prompt (preexec) and hands
-# the whole command line to `vigil hook start`; the last entry of PROMPT_COMMAND (precmd)
-# closes it with `vigil hook end`, whose output is the prompt segment. With bash-preexec
-# loaded first, its preexec_functions/precmd_functions are used instead.
+# the whole command line to vigil; the last entry of PROMPT_COMMAND (precmd) closes it, and
+# vigil's answer is the prompt segment. With bash-preexec loaded first, its
+# preexec_functions/precmd_functions are used instead.
+#
+# No fork, no exec per command: the shell starts one `vigil hook relay` coprocess and speaks
+# the shell channel to it with `printf` and `read -t` (the protocol is in the client's
+# `channel` module and the README); the relay talks to the agent, starts it, or spools. Where
+# the relay cannot be used (it died three times, VIGIL_HOOK_CHANNEL=exec), the hook execs
+# `vigil hook start|end` instead.
 #
 # The status the person's own prompt sees is left alone: the exit code and PIPESTATUS are
 # read in the DEBUG trap before the first PROMPT_COMMAND command runs, and vigil's precmd
@@ -36,8 +42,82 @@ __vigil_t0=
 __vigil_histnum=
 # Exported, so that prompt tools run as programs (starship) can show it.
 export VIGIL_PROMPT_SEGMENT=
-# Which hook mechanism this shell uses, for `vigil doctor`.
+# Which hook mechanism and channel this shell uses, for `vigil doctor`.
 export VIGIL_HOOK="bash: own DEBUG trap and PROMPT_COMMAND"
+export VIGIL_CHANNEL="exec (not opened yet)"
+__vigil_relay_starts=0
+__vigil_reply=()
+
+# Starts the relay unless it runs; fails when the channel cannot be used.
+__vigil_relay_open() {
+    if [[ ${VIGIL_HOOK_CHANNEL-} == exec ]]; then
+        VIGIL_CHANNEL="exec (VIGIL_HOOK_CHANNEL=exec)"
+        return 1
+    fi
+    if [[ -n ${__VIGIL_RELAY_PID-} && -n ${__VIGIL_RELAY[0]-} && -n ${__VIGIL_RELAY[1]-} ]]; then return 0; fi
+    # A relay that keeps dying is not started a fourth time in this shell.
+    if ((__vigil_relay_starts >= 3)); then
+        VIGIL_CHANNEL="exec (the relay failed three times)"
+        return 1
+    fi
+    __vigil_relay_starts=$((__vigil_relay_starts + 1))
+    # Ctrl-C and job-control signals are the person's commands', never the relay's. Disowned:
+    # the relay is no job of the person's (`jobs`, `fg`, the "Done" line).
+    coproc __VIGIL_RELAY { trap '' INT QUIT TSTP TTIN TTOU; exec "$__vigil_bin" hook relay 2>/dev/null; }
+    if [[ -z ${__VIGIL_RELAY_PID-} ]]; then return 1; fi
+    disown "$__VIGIL_RELAY_PID" 2>/dev/null || :
+    VIGIL_CHANNEL="coproc relay"
+}
+
+# Gives up on the relay (it is stuck or gone) for this command; the next one starts a new one.
+__vigil_relay_drop() {
+    VIGIL_CHANNEL="exec ($1)"
+    if [[ -n ${__VIGIL_RELAY_PID-} ]]; then kill "$__VIGIL_RELAY_PID" 2>/dev/null || :; fi
+    # Closing our ends lets a relay that was only slow see the end of its input and exit.
+    if [[ -n ${__VIGIL_RELAY[1]-} ]]; then eval "exec ${__VIGIL_RELAY[1]}>&-"; fi
+    if [[ -n ${__VIGIL_RELAY[0]-} ]]; then eval "exec ${__VIGIL_RELAY[0]}<&-"; fi
+    unset __VIGIL_RELAY __VIGIL_RELAY_PID
+}
+
+# Reads the relay's reply to this command's message of verb $1 into __vigil_reply, skipping
+# replies that came too late for earlier ones. The relay answers within its own deadline; this
+# one only guards against a relay that hangs.
+__vigil_relay_read() {
+    local fd=${__VIGIL_RELAY[0]-}
+    if [[ -z $fd ]]; then return 1; fi
+    while IFS=$'\x1f' read -r -t 1 -u "$fd" -a __vigil_reply; do
+        if [[ ${__vigil_reply[0]-} == "$1" && ${__vigil_reply[1]-} == "$__vigil_seq" ]]; then return 0; fi
+    done
+    __vigil_relay_drop "the relay did not answer"
+    return 1
+}
+
+# Hands the current command to the relay: $1 is `history` or `history-expected`, $2 the
+# expected text. The group command with a redirection runs in the shell itself: no fork.
+__vigil_relay_start() {
+    __vigil_relay_open || return 1
+    local fd=${__VIGIL_RELAY[1]-}
+    if [[ -z $fd ]]; then return 1; fi
+    if ! { printf 'start\0%s\0%s\0bash\0%s\0%s\0' "$__vigil_session" "$__vigil_seq" "$PWD" "$1" &&
+        HISTTIMEFORMAT='' builtin history 1 && printf '\0%s\0' "${2-}"; } 2>/dev/null 1>&"$fd"; then
+        __vigil_relay_drop "the relay closed the channel"
+        return 1
+    fi
+    __vigil_relay_read started
+}
+
+# Hands the end of the command to the relay: $1 is the status, $2 the duration (or empty).
+__vigil_relay_end() {
+    __vigil_relay_open || return 1
+    local fd=${__VIGIL_RELAY[1]-} color=1
+    if [[ -z $fd ]]; then return 1; fi
+    if [[ -n ${NO_COLOR-} ]]; then color=0; fi
+    if ! printf 'end\0%s\0%s\0bash\0%s\0%s\0%s\0' "$__vigil_session" "$__vigil_seq" "$1" "$2" "$color" 2>/dev/null 1>&"$fd"; then
+        __vigil_relay_drop "the relay closed the channel"
+        return 1
+    fi
+    __vigil_relay_read ended
+}
 
 # A private in-memory folder (tmpfs) for the current command line. Capturing a builtin's
 # output with $(...) costs a fork; a builtin with a redirection runs in the shell itself. So
@@ -56,6 +136,15 @@ __vigil_start() {
     __vigil_t0=${EPOCHREALTIME-}
     local -a args=(hook start --shell bash --session "$__vigil_session" --seq "$__vigil_seq" --cwd "$PWD")
     if [[ -n ${1+set} ]]; then args+=(--expected-follows); fi
+    local mode=history
+    if [[ -n ${1+set} ]]; then mode=history-expected; fi
+    if __vigil_relay_start "$mode" "${1-}" && [[ ${__vigil_reply[2]-} == 1 ]]; then
+        # The notice (once per shell: what is wrong in config.toml), then the warning; both
+        # come escaped. printf is a builtin.
+        if [[ -n ${__vigil_reply[3]-} ]]; then printf '%s\n' "${__vigil_reply[3]}" >&2; fi
+        if [[ -n ${__vigil_reply[4]-} && ${VIGIL_WARN-1} != 0 ]]; then printf '%s\n' "${__vigil_reply[4]}" >&2; fi
+        return 0
+    fi
     # A group command with a redirection runs in the shell itself: no fork. stderr goes
     # first, so that a folder gone read-only or missing leaves no message on the terminal.
     if [[ -n $__vigil_scratch ]] && { HISTTIMEFORMAT='' builtin history 1 && __vigil_expected "$@"; } 2>/dev/null >"$__vigil_scratch"; then
@@ -78,14 +167,18 @@ __vigil_end() {
     if [[ $__vigil_running == 1 ]]; then
         __vigil_running=0
         local -a dur=()
+        local ms=
         if [[ -n $__vigil_t0 && -n ${EPOCHREALTIME-} ]]; then
             local now=${EPOCHREALTIME//[.,]/} t0=${__vigil_t0//[.,]/}
-            dur=(--duration-ms "$(((10#$now - 10#$t0) / 1000))")
+            ms=$(((10#$now - 10#$t0) / 1000))
+            dur=(--duration-ms "$ms")
         fi
         # No redirection here: with one, bash forks twice for the substitution. The client
         # writes nothing to stderr on this path. A failing client leaves no segment (and,
         # caught, does not end a shell under set -e).
-        if [[ -x $__vigil_bin ]]; then
+        if __vigil_relay_end "$status" "$ms"; then
+            VIGIL_PROMPT_SEGMENT=${__vigil_reply[2]-}
+        elif [[ -x $__vigil_bin ]]; then
             VIGIL_PROMPT_SEGMENT=$("$__vigil_bin" hook end --shell bash --session "$__vigil_session" \
                 --seq "$__vigil_seq" --exit "$status" ${dur[@]+"${dur[@]}"}) || VIGIL_PROMPT_SEGMENT=
         fi
@@ -99,6 +192,9 @@ __vigil_end() {
         PS1='${VIGIL_PROMPT_SEGMENT}'${PS1-}
     fi
 }
+
+# The relay starts now, so that the first command costs no fork either.
+__vigil_relay_open || :
 
 if [[ -n "${bash_preexec_imported-}${__bp_imported-}" ]]; then
     # bash-preexec already owns the DEBUG trap and PROMPT_COMMAND: use its arrays.

@@ -19,6 +19,9 @@ set -g __vigil_running 0
 set -gx VIGIL_PROMPT_SEGMENT ''
 # Which hook mechanism this shell uses, for `vigil doctor`.
 set -gx VIGIL_HOOK 'fish: fish_preexec and fish_postexec events'
+# fish has no coprocess, no socket and no read deadline: it cannot hold a channel open without
+# risking a hang, so each command execs the client.
+set -gx VIGIL_CHANNEL 'exec (fish cannot hold a channel open)'
 
 function __vigil_preexec --on-event fish_preexec
     set -l cmd $argv[1]

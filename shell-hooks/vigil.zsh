@@ -1,8 +1,17 @@
 # vigil hook for zsh. Load it from ~/.zshrc with:  eval "$(vigil init zsh)"
 #
-# preexec hands the command line to `vigil hook start`; precmd closes it with `vigil hook end`,
-# whose output is the prompt segment, shown at the left of RPROMPT. $? and $pipestatus are
-# read first and handed back untouched.
+# preexec hands the command line to the agent; precmd closes it, and the agent's answer is the
+# prompt segment, shown at the left of RPROMPT. $? and $pipestatus are read first and handed
+# back untouched.
+#
+# No fork, no exec: the shell keeps one connection to the agent's socket for its lifetime
+# (zsh/net/socket) and speaks the shell channel over it with `print` and `read -t` (the
+# protocol is in the client's `channel` module and the README). Where the channel cannot be
+# used (no agent yet, a broken connection, no zsh/net/socket, VIGIL_HOOK_CHANNEL=exec) the hook execs
+# `vigil hook start|end` instead, which starts the agent or spools; the connection is opened
+# again at the next command. An agent that does not answer within the deadline gets a rest:
+# for a second, then two, four... up to 30, events go straight to the spool
+# (VIGIL_HOOK_REST_SECS sets the first rest; 0, none).
 #
 # The command line never goes into an argument of the client: any local user can read
 # /proc/PID/cmdline. It goes on a pipe. The person's options (nounset, errexit) are turned
@@ -18,14 +27,113 @@ zmodload zsh/datetime 2>/dev/null
 autoload -Uz add-zsh-hook
 
 typeset -g __vigil_bin=__VIGIL_BIN__
+typeset -g __vigil_sock=__VIGIL_SOCKET__
+# The channel's file descriptor (-1: closed), until when the agent gets a rest, and how long
+# the next rest lasts.
+typeset -gi __vigil_fd=-1 __vigil_away_until=0 __vigil_away=1
+typeset -ga __vigil_reply
+zmodload zsh/net/socket 2>/dev/null && typeset -gi __vigil_can_socket=1
 typeset -g __vigil_session="zsh-$$-${EPOCHSECONDS:-$SECONDS}-$RANDOM$RANDOM"
 typeset -gi __vigil_seq=0 __vigil_running=0
 typeset -g __vigil_t0=''
 typeset -g __vigil_rprompt_seg=''
 # Exported, so that prompt tools run as programs (starship) can show it.
 typeset -gx VIGIL_PROMPT_SEGMENT=''
-# Which hook mechanism this shell uses, for `vigil doctor`.
+# Which hook mechanism and channel this shell uses, for `vigil doctor`.
 typeset -gx VIGIL_HOOK='zsh: add-zsh-hook preexec and precmd'
+typeset -gx VIGIL_CHANNEL='exec (not opened yet)'
+
+# The deadline for the agent's answer, in seconds.
+__vigil_deadline() {
+    emulate -L zsh
+    local ms=${VIGIL_HOOK_TIMEOUT_MS-15}
+    [[ $ms == <1-5000> ]] || ms=15
+    REPLY=$(( ms / 1000.0 ))
+}
+
+# Opens the channel unless it is open; fails when it cannot be used now.
+__vigil_open() {
+    (( __vigil_fd >= 0 )) && return 0
+    if [[ ${VIGIL_HOOK_CHANNEL-} == exec ]]; then
+        VIGIL_CHANNEL='exec (VIGIL_HOOK_CHANNEL=exec)'
+        return 1
+    fi
+    if (( ! ${__vigil_can_socket-0} )) || [[ -z $__vigil_sock ]]; then
+        VIGIL_CHANNEL='exec (zsh/net/socket is not available)'
+        return 1
+    fi
+    (( EPOCHSECONDS >= __vigil_away_until )) || return 1
+    # The socket's folder must be ours and closed to others (a symbolic link is not a folder
+    # here): commands are never handed to a socket someone else could have planted.
+    local -a ok
+    ok=( ${__vigil_sock:h}(N/Uf:go-rwx:) )
+    (( $#ok )) || return 1
+    zsocket -- "$__vigil_sock" 2>/dev/null || return 1
+    __vigil_fd=$REPLY
+    VIGIL_CHANNEL='zsocket to the agent'
+}
+
+__vigil_close() {
+    (( __vigil_fd >= 0 )) && exec {__vigil_fd}>&-
+    __vigil_fd=-1
+}
+
+# Sends one message (its fields, each ended by a NUL) and reads the reply for it into
+# __vigil_reply: the reply's verb is $1, its seq $2. Fails, closing the channel, when the agent
+# is gone, sends garbage or misses the deadline (then it gets a rest).
+__vigil_send() {
+    local verb=$1 seq=$2
+    shift 2
+    __vigil_open || return 1
+    local f msg=''
+    for f in "$@"; do msg+=$f$'\0'; done
+    if ! print -rn -- "$msg" 2>/dev/null >&$__vigil_fd; then
+        __vigil_close
+        VIGIL_CHANNEL='exec (the agent closed the channel)'
+        return 1
+    fi
+    local line us=$'\x1f' deadline
+    __vigil_deadline
+    deadline=$REPLY
+    # Replies to earlier messages that came after their deadline are skipped.
+    while IFS= read -r -t $deadline -u $__vigil_fd line; do
+        __vigil_reply=( "${(@ps:$us:)line}" )
+        if [[ ${__vigil_reply[1]-} == "$verb" && ${__vigil_reply[2]-} == "$seq" ]]; then
+            __vigil_rest
+            return 0
+        fi
+    done
+    __vigil_close
+    # VIGIL_HOOK_REST_SECS=0: no rest, every command tries the agent.
+    if (( __vigil_away > 0 )); then
+        __vigil_away_until=$(( EPOCHSECONDS + __vigil_away ))
+        (( __vigil_away = __vigil_away < 16 ? __vigil_away * 2 : 30 ))
+    fi
+    VIGIL_CHANNEL='exec (the agent did not answer in time)'
+    return 1
+}
+
+# The first rest after a timeout, in seconds: VIGIL_HOOK_REST_SECS, 0 to 30, or 1.
+__vigil_rest() {
+    emulate -L zsh
+    local r=${VIGIL_HOOK_REST_SECS-1}
+    [[ $r == <0-30> ]] || r=1
+    __vigil_away=$r
+}
+__vigil_rest
+
+# Arguments for the exec'd client: while the agent gets a rest, straight to the spool. Only
+# while its process lives (the pid in its lock file, probed with the kill builtin: a connection
+# would sit in a frozen agent's backlog): a dead agent is started again by the client.
+__vigil_exec_mode() {
+    reply=()
+    (( EPOCHSECONDS < __vigil_away_until )) || return 0
+    local pid=''
+    { read -r pid <"${__vigil_sock:h}/vigild.lock" } 2>/dev/null
+    if [[ $pid == <1-> ]] && kill -0 "$pid" 2>/dev/null; then
+        reply=(--spool-only)
+    fi
+}
 
 __vigil_preexec() {
     emulate -L zsh
@@ -37,10 +145,19 @@ __vigil_preexec() {
     __vigil_seq=$((__vigil_seq + 1))
     __vigil_running=1
     __vigil_t0=$EPOCHREALTIME
+    if __vigil_send started $__vigil_seq start "$__vigil_session" $__vigil_seq zsh "$PWD" line "$cmd" '' \
+        && [[ ${__vigil_reply[3]-} == 1 ]]; then
+        # The notice (once per shell: what is wrong in config.toml), then the warning; both
+        # come escaped.
+        [[ -n ${__vigil_reply[4]-} ]] && print -r -- "${__vigil_reply[4]}" >&2
+        [[ -n ${__vigil_reply[5]-} && ${VIGIL_WARN-1} != 0 ]] && print -r -- "${__vigil_reply[5]}" >&2
+        return 0
+    fi
+    __vigil_exec_mode
     # Not a here-string: zsh writes <<< to a temporary file, on disk. `print` runs in a fork
     # of this shell, so the text is in no process's argv.
     print -rn -- "$cmd" | "$__vigil_bin" hook start --shell zsh --session "$__vigil_session" \
-        --seq "$__vigil_seq" --cwd "$PWD" --stdin
+        --seq "$__vigil_seq" --cwd "$PWD" --stdin "${reply[@]}"
     return 0
 }
 
@@ -54,13 +171,18 @@ __vigil_precmd() {
     if (( __vigil_running )); then
         __vigil_running=0
         local -a dur
+        local ms=''
         if [[ -n $__vigil_t0 && -n $EPOCHREALTIME ]]; then
-            local -i ms=$(( (EPOCHREALTIME - __vigil_t0) * 1000 ))
+            local -i msi=$(( (EPOCHREALTIME - __vigil_t0) * 1000 ))
+            ms=$msi
             dur=(--duration-ms "$ms")
         fi
-        if [[ -x $__vigil_bin ]]; then
+        if __vigil_send ended $__vigil_seq end "$__vigil_session" $__vigil_seq zsh $s "$ms" "${${NO_COLOR:+0}:-1}"; then
+            VIGIL_PROMPT_SEGMENT=${__vigil_reply[3]-}
+        elif [[ -x $__vigil_bin ]]; then
+            __vigil_exec_mode
             VIGIL_PROMPT_SEGMENT=$("$__vigil_bin" hook end --shell zsh --session "$__vigil_session" \
-                --seq "$__vigil_seq" --exit "$s" "${dur[@]}") || VIGIL_PROMPT_SEGMENT=''
+                --seq "$__vigil_seq" --exit "$s" "${dur[@]}" "${reply[@]}") || VIGIL_PROMPT_SEGMENT=''
         fi
     else
         VIGIL_PROMPT_SEGMENT=''

@@ -120,7 +120,16 @@ fn vigil_now_nanos() -> u128 {
 /// checks that no marker reached any argv while every command was still recorded. Returns
 /// the wrapper's log, for the caller to check which path the hook took.
 fn no_command_line_in_argv(shell: &str, extra_env: &[(&str, &str)], extra_rc: &str, post_rc: &str) -> String {
-    let env = Env::new();
+    no_command_line_in_argv_with(Env::new(), shell, extra_env, extra_rc, post_rc)
+}
+
+fn no_command_line_in_argv_with(
+    env: Env,
+    shell: &str,
+    extra_env: &[(&str, &str)],
+    extra_rc: &str,
+    post_rc: &str,
+) -> String {
     let (wrapper, log) = argv_logging_wrapper(&env);
     let hook = hook_with_bin(&env, shell, &wrapper);
     let rc = format!("{extra_rc}\nsource '{}'\n{post_rc}", hook.display());
@@ -138,8 +147,6 @@ fn no_command_line_in_argv(shell: &str, extra_env: &[(&str, &str)], extra_rc: &s
     sh.run(repeat);
     let (scans, spied) = spy.finish();
     let logged = std::fs::read_to_string(&log).unwrap();
-    let calls = logged.lines().filter(|l| l.starts_with("hook\0start\0")).count();
-    assert!(calls >= commands.len(), "{shell}: the wrapper was not used by the hook ({calls} start calls):\n{logged}");
     for (m, c) in &commands {
         assert!(
             !logged.contains(m.as_str()),
@@ -165,23 +172,54 @@ fn no_command_line_in_argv(shell: &str, extra_env: &[(&str, &str)], extra_rc: &s
     logged
 }
 
+/// How many times the hook exec'd the client for a command (`hook start` and `hook end`).
+fn exec_calls(logged: &str) -> usize {
+    logged.lines().filter(|l| l.starts_with("hook\0start\0") || l.starts_with("hook\0end\0")).count()
+}
+
+/// The exec'd path, which every channel falls back to.
+const EXEC: (&str, &str) = ("VIGIL_HOOK_CHANNEL", "exec");
+
 #[test]
 fn zsh_passes_no_command_line_in_argv() {
     if have_shell("zsh") {
-        no_command_line_in_argv("zsh", &[], "", "");
+        let logged = no_command_line_in_argv("zsh", &[EXEC], "", "");
+        assert!(exec_calls(&logged) >= 42, "the wrapper was not used by the hook:\n{logged}");
+    }
+}
+
+#[test]
+fn zsh_and_bash_exec_nothing_per_command_on_their_channel() {
+    // The same 21 commands, recorded whole, and not one exec of the client for them: zsh
+    // speaks to the agent's socket, bash to the one relay it started with the shell. (The
+    // agent may be started on demand by the first command: that start goes through the
+    // exec'd client once: a zsh may exec at most one command's two calls.)
+    for shell in ["bash", "zsh"] {
+        if !have_shell(shell) {
+            continue;
+        }
+        // The agent runs already, as it does for every shell but the first after a boot.
+        let mut env = Env::new();
+        env.start_agent();
+        let logged = no_command_line_in_argv_with(env, shell, &[], "", "");
+        let shown = logged.replace('\0', " ");
+        assert!(exec_calls(&logged) <= 2, "{shell}: the hook exec'd the client per command:\n{shown}");
+        let relays = logged.lines().filter(|l| l.starts_with("hook\0relay")).count();
+        assert_eq!(relays, usize::from(shell == "bash"), "{shell}: relays started:\n{shown}");
     }
 }
 
 #[test]
 fn bash_passes_no_command_line_in_argv() {
-    let logged = no_command_line_in_argv("bash", &[], "", "");
+    let logged = no_command_line_in_argv("bash", &[EXEC], "", "");
+    assert!(exec_calls(&logged) >= 42, "the wrapper was not used by the hook:\n{logged}");
     assert!(logged.contains("--history-file"), "bash took its scratch file:\n{}", logged.replace('\0', " "));
 }
 
 #[test]
 fn bash_without_its_scratch_folder_passes_no_command_line_in_argv() {
     // VIGIL_SCRATCH=0: no private in-memory folder, so the entry travels on a pipe.
-    let logged = no_command_line_in_argv("bash", &[("VIGIL_SCRATCH", "0")], "", "");
+    let logged = no_command_line_in_argv("bash", &[EXEC, ("VIGIL_SCRATCH", "0")], "", "");
     assert!(
         !logged.contains("--history-file"),
         "bash used a scratch file although told not to:\n{}",

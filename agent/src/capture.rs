@@ -68,6 +68,13 @@ impl Capture {
         &self.writer
     }
 
+    /// Redacts and scores `command` as a start would, recording nothing: builds what those
+    /// build lazily.
+    pub fn start_dry(&self, command: &str) {
+        let redacted = self.privacy.redact(command);
+        let _ = self.scorer.warning(&self.scorer.score(&redacted));
+    }
+
     /// Records a command about to run.
     pub fn start(&self, mut start: CommandStart) -> Response {
         if !self.privacy.records(&start.command, start.cwd.as_deref()) {

@@ -193,6 +193,13 @@ async fn serve(paths: &Paths, agent: Arc<Agent>, spool_poll_secs: u64) -> Result
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(listen_err(e)),
     }
+    // The secret shapes and the scorer are built on first use: built here, before the socket
+    // exists, the first command of a shell does not wait on them past its hook's deadline.
+    let warm = agent.clone();
+    let _ = tokio::task::spawn_blocking(move || {
+        warm.capture.start_dry("curl -u warm:up-only-not-a-secret https://x.invalid")
+    })
+    .await;
     let listener = tokio::net::UnixListener::bind(&paths.socket).map_err(listen_err)?;
     // The folder is 0700 already; the socket is made the owner's alone too, as a second wall.
     {

@@ -9,9 +9,10 @@
 pub use crate::state::Agent;
 use std::future::Future;
 use std::sync::Arc;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener as Listener, UnixStream as Stream};
 use tokio::sync::{broadcast, mpsc, Semaphore};
+use vigil::channel::{self, ChannelRequest};
 use vigil::frame;
 use vigil::protocol::{
     self, AgentInfo, ErrorKind, ErrorReply, EventFilter, FrameError, Request, Response, PROTOCOL_VERSION,
@@ -100,6 +101,17 @@ pub async fn run(listener: Listener, agent: Arc<Agent>, shutdown: impl Future) {
 async fn handle(stream: Stream, agent: &Arc<Agent>) -> Result<(), FrameError> {
     // Buffered: a request usually arrives whole, and is then read with one system call.
     let mut stream = tokio::io::BufReader::with_capacity(8 * 1024, stream);
+    // A frame starts with its length's high byte, 0 for any frame we accept; a hook speaking
+    // the shell channel starts with a verb, a lowercase letter. Anything else is a frame (a
+    // wrong one gets its error reply).
+    match tokio::time::timeout(agent.idle_timeout, stream.fill_buf()).await {
+        Err(_) => return Ok(()),
+        Ok(Err(e)) => return Err(e.into()),
+        Ok(Ok(first)) if first.first().is_some_and(u8::is_ascii_lowercase) => {
+            return handle_channel(stream, agent).await
+        }
+        Ok(Ok(_)) => {}
+    }
     loop {
         let body = match tokio::time::timeout(agent.idle_timeout, read_body(&mut stream)).await {
             Err(_) => return Ok(()),
@@ -145,6 +157,64 @@ async fn handle(stream: Stream, agent: &Arc<Agent>) -> Result<(), FrameError> {
         sent?;
         if last {
             return Ok(());
+        }
+    }
+}
+
+/// Serves a shell that keeps its channel open for its lifetime (zsh's `zsocket`): no idle
+/// deadline, one reply line per message (`vigil::channel`).
+async fn handle_channel(mut stream: tokio::io::BufReader<Stream>, agent: &Arc<Agent>) -> Result<(), FrameError> {
+    let mut splitter = channel::Splitter::default();
+    loop {
+        let Some(fields) = read_channel_message(&mut stream, &mut splitter).await? else { return Ok(()) };
+        let mut told = None;
+        let line = match channel::decode(&fields, vigil::now_ms()) {
+            Ok(ChannelRequest::Start { seq, start: None }) => channel::started_line(seq, true, None, None),
+            Ok(ChannelRequest::Start { seq, start: Some(start) }) => {
+                let session = start.session.clone();
+                let response = route(agent, Request::Start(start)).await;
+                let kept = matches!(response, Response::Started { .. });
+                let line = channel::started_reply(seq, kept, Some(&response));
+                told = Some((session, response));
+                line
+            }
+            Ok(ChannelRequest::End { seq, shell, color, end }) => {
+                let response = route(agent, Request::End(end)).await;
+                channel::ended_reply(seq, &shell, color, Some(&response))
+            }
+            Err(e) => {
+                tracing::warn!("bad message on a shell channel: {e}");
+                let Some(seq) = fields.get(2).and_then(|f| std::str::from_utf8(f).ok()?.parse().ok()) else { continue };
+                match fields.first().map(Vec::as_slice) {
+                    Some(b"start") => channel::started_line(seq, false, None, None),
+                    _ => channel::ended_reply(seq, "", false, None),
+                }
+            }
+        };
+        let sent = stream.get_mut().write_all(line.as_bytes()).await;
+        if let (Err(_), Some((session, response))) = (&sent, &told) {
+            agent.untell(session, response);
+        }
+        agent.capture.writer().kick();
+        sent?;
+    }
+}
+
+/// One message of the shell channel; `None` when the shell closed it between two messages.
+async fn read_channel_message(
+    stream: &mut tokio::io::BufReader<Stream>,
+    splitter: &mut channel::Splitter,
+) -> Result<Option<Vec<Vec<u8>>>, FrameError> {
+    let broken = |e: channel::ChannelError| FrameError::Decode(e.to_string());
+    loop {
+        let buf = stream.fill_buf().await?;
+        if buf.is_empty() {
+            return splitter.finish().map(|()| None).map_err(broken);
+        }
+        let (n, message) = splitter.feed(buf).map_err(broken)?;
+        stream.consume(n);
+        if message.is_some() {
+            return Ok(message);
         }
     }
 }

@@ -107,6 +107,13 @@ pub fn doctor(args: Args) -> Result<ExitCode, UsageError> {
     if std::env::var_os("VIGIL_PROMPT_SEGMENT").is_some() {
         let how = std::env::var("VIGIL_HOOK").map(|h| format!(" ({h})")).unwrap_or_default();
         r.ok(&format!("the hook is loaded in this shell{how}"));
+        match std::env::var("VIGIL_CHANNEL") {
+            Ok(c) if c.starts_with("exec") => r.note(&format!(
+                "channel: {c}: each command execs the client (forks; the fork-free channel opens again by itself)"
+            )),
+            Ok(c) => r.ok(&format!("channel: {c} (no fork per command)")),
+            Err(_) => r.note("channel: not named (a hook from an older vigil: open a new shell)"),
+        }
     } else if interactive(std::io::stdin().is_terminal(), std::io::stdout().is_terminal()) {
         r.warn("the hook is not loaded in this shell", "open a new shell (or source your rc file)");
     } else {

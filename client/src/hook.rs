@@ -9,10 +9,11 @@ use crate::show::printable;
 use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::time::Duration;
+use vigil::channel::{history_line_text, render_segment};
 use vigil::connection::{spawn_agent, terminate_agent, ClientError, Connection};
 use vigil::paths::Paths;
 use vigil::privacy::is_recorded;
-use vigil::protocol::{CommandEnd, CommandStart, Label, Request, Response, Segment, PROTOCOL_VERSION};
+use vigil::protocol::{CommandEnd, CommandStart, Request, Response, PROTOCOL_VERSION};
 
 /// Default deadline for connecting and for the reply, each.
 const DEFAULT_TIMEOUT_MS: u64 = 20;
@@ -20,18 +21,6 @@ const DEFAULT_TIMEOUT_MS: u64 = 20;
 fn hook_timeout() -> Duration {
     let ms = std::env::var("VIGIL_HOOK_TIMEOUT_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_TIMEOUT_MS);
     Duration::from_millis(ms.clamp(1, 5_000))
-}
-
-/// The command line of bash's `history 1` output (`  NUMBER* LINE`, `*` marking an edited
-/// entry), without its trailing newline; `None` if it is not in that form.
-pub fn history_line_text(raw: &str) -> Option<&str> {
-    let rest = raw.trim_start();
-    let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-    if digits == 0 {
-        return None;
-    }
-    let text = rest[digits..].strip_prefix(['*', ' '])?.strip_prefix(' ')?;
-    Some(text.strip_suffix('\n').unwrap_or(text))
 }
 
 /// Reads the command line the bash hook left in its in-memory scratch file, and empties the
@@ -66,12 +55,16 @@ fn split_expected(input: String, expected_follows: bool) -> (String, Option<Stri
 /// line must equal to be recorded (bash did not add a new history entry: a repeat under
 /// ignoredups is recorded, a command history was told to drop is not).
 ///
+/// `--spool-only` keeps the event in the spool without trying the agent: the zsh hook's way
+/// while its channel finds the agent frozen, so that a frozen agent costs a command no
+/// deadline.
+///
 /// For compatibility only, and used by no hook: `-- COMMAND`, `--history-line L` and
 /// `--only-if-equals S` take the same texts from argv.
 pub fn start(mut args: Args) -> Result<ExitCode, UsageError> {
     let (mut shell, mut session, mut seq, mut cwd) = (None, None, None, None);
     let (mut from_stdin, mut history_file, mut history_line, mut history_stdin) = (false, None, None, false);
-    let (mut expected_follows, mut only_if) = (false, None);
+    let (mut expected_follows, mut only_if, mut spool_only) = (false, None, false);
     while let Some(arg) = args.next()? {
         match arg {
             Arg::Opt(o) => match o.as_str() {
@@ -85,6 +78,7 @@ pub fn start(mut args: Args) -> Result<ExitCode, UsageError> {
                 "--history-stdin" => history_stdin = true,
                 "--expected-follows" => expected_follows = true,
                 "--only-if-equals" => only_if = Some(args.any_value(&o)?),
+                "--spool-only" => spool_only = true,
                 _ => return Err(unknown_arg(Arg::Opt(o))),
             },
             other => return Err(unknown_arg(other)),
@@ -117,34 +111,43 @@ pub fn start(mut args: Args) -> Result<ExitCode, UsageError> {
     }
     let cwd = cwd.or_else(|| std::env::current_dir().ok().map(|d| d.display().to_string()));
     let req = Request::Start(CommandStart { session, seq, shell, command, cwd, started_at_ms: vigil::now_ms() });
-    let warn = std::env::var("VIGIL_WARN").map_or(true, |v| v != "0");
-    let away = |paths: &Paths| {
-        // No agent answered: the hard rules still warn (the event goes to the spool).
-        if let (true, Request::Start(s)) = (warn, &req) {
-            if let Some(w) = vigil::offline::warning(&paths.config, &s.command, s.cwd.as_deref()) {
-                let _ = writeln!(std::io::stderr(), "{}", printable(&w, usize::MAX));
-            }
-        }
+    let Ok(paths) = Paths::from_env() else {
+        // Without paths there is nowhere to keep the event, and nowhere to log: stay silent.
+        return Ok(ExitCode::FAILURE);
     };
-    Ok(deliver(&req, away, |reply| {
-        if let Response::Started { notice: Some(n), .. } = reply {
-            // Once per shell: what is wrong in config.toml (escaped as the warning is).
-            let _ = writeln!(std::io::stderr(), "{}", printable(n, usize::MAX));
-        }
-        if let Response::Started { warning: Some(w), .. } = reply {
-            if warn {
-                // The warning quotes the command (and may one day quote its folder): shown
-                // escaped, so that an escape sequence typed or pasted into a command cannot
-                // hide the warning, rewrite the line or drive the terminal.
-                let _ = writeln!(std::io::stderr(), "{}", printable(w, usize::MAX));
-            }
-        }
-    }))
+    let delivery = if spool_only { spool(&paths, &req) } else { deliver(&paths, &req, hook_timeout()) };
+    let mut err = std::io::stderr();
+    // Everything shown is escaped: the warning quotes the command (and may one day quote its
+    // folder), so an escape sequence typed or pasted into a command cannot hide the warning,
+    // rewrite the line or drive the terminal.
+    if let Delivery::Live(Response::Started { notice: Some(n), .. }) = &delivery {
+        // Once per shell: what is wrong in config.toml.
+        let _ = writeln!(err, "{}", printable(n, usize::MAX));
+    }
+    if let Some(w) = warning(&paths, &req, &delivery) {
+        let _ = writeln!(err, "{}", printable(&w, usize::MAX));
+    }
+    Ok(delivery.exit_code())
 }
 
-/// `vigil hook end --shell S --session ID [--seq N] --exit CODE [--duration-ms N]`
+/// The warning to show before a command, if any, unless `VIGIL_WARN=0`: the agent's, or, when
+/// no agent answered, the hard rules' (the event went to the spool).
+pub fn warning(paths: &Paths, req: &Request, delivery: &Delivery) -> Option<String> {
+    if std::env::var_os("VIGIL_WARN").is_some_and(|v| v == "0") {
+        return None;
+    }
+    match (delivery, req) {
+        (Delivery::Live(Response::Started { warning, .. }), _) => warning.clone(),
+        (Delivery::Live(_), _) => None,
+        (_, Request::Start(s)) => vigil::offline::warning(&paths.config, &s.command, s.cwd.as_deref()),
+        _ => None,
+    }
+}
+
+/// `vigil hook end --shell S --session ID [--seq N] --exit CODE [--duration-ms N] [--spool-only]`
 pub fn end(mut args: Args) -> Result<ExitCode, UsageError> {
     let (mut shell, mut session, mut seq, mut exit_code, mut duration_ms) = (None, None, None, None, None);
+    let mut spool_only = false;
     while let Some(arg) = args.next()? {
         match arg {
             Arg::Opt(o) => match o.as_str() {
@@ -153,6 +156,7 @@ pub fn end(mut args: Args) -> Result<ExitCode, UsageError> {
                 "--seq" => seq = Some(args.number::<u64>(&o)?),
                 "--exit" => exit_code = Some(args.number::<i32>(&o)?),
                 "--duration-ms" => duration_ms = Some(args.number::<i64>(&o)?),
+                "--spool-only" => spool_only = true,
                 _ => return Err(unknown_arg(Arg::Opt(o))),
             },
             other => return Err(unknown_arg(other)),
@@ -163,82 +167,87 @@ pub fn end(mut args: Args) -> Result<ExitCode, UsageError> {
     let session = session.ok_or_else(|| UsageError("--session is required".into()))?;
     let exit_code = exit_code.ok_or_else(|| UsageError("--exit is required".into()))?;
     let req = Request::End(CommandEnd { session, seq, exit_code, duration_ms, ended_at_ms: vigil::now_ms() });
-    Ok(deliver(
-        &req,
-        |_| {},
-        |reply| {
-            if let Response::Ended { segment: Some(seg) } = reply {
-                let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-                let _ = std::io::stdout().write_all(render_segment(seg, &shell, color).as_bytes());
-            }
-        },
-    ))
+    let Ok(paths) = Paths::from_env() else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let delivery = if spool_only { spool(&paths, &req) } else { deliver(&paths, &req, hook_timeout()) };
+    if let Delivery::Live(Response::Ended { segment: Some(seg) }) = &delivery {
+        let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let _ = std::io::stdout().write_all(render_segment(seg, &shell, color).as_bytes());
+    }
+    Ok(delivery.exit_code())
 }
 
-/// The prompt segment for the last command, for `shell`: nothing for a safe or unscored
-/// command, a yellow `?` for one the model is unsure of, a red `⚠` for an unsafe one. Colour
-/// codes are wrapped so that the shell does not count them as printed width.
-pub fn render_segment(seg: &Segment, shell: &str, color: bool) -> String {
-    let pct = seg.p_unsafe.map(|p| format!("{:.0}%", p * 100.0)).unwrap_or_default();
-    let (code, text) = match seg.label {
-        Label::Unsafe => ("31", format!("⚠ {pct}")),
-        Label::Unknown if seg.p_unsafe.is_some() => ("33", format!("? {pct}")),
-        _ => return String::new(),
-    };
-    let (start, end) = (format!("\x1b[{code}m"), "\x1b[0m".to_string());
-    let wrap = |esc: &str| match shell {
-        "bash" => format!("\x01{esc}\x02"),
-        "zsh" => format!("%{{{esc}%}}"),
-        _ => esc.to_string(),
-    };
-    // zsh expands % in prompts.
-    let text = if shell == "zsh" { text.replace('%', "%%") } else { text };
-    if color {
-        format!("{}{text}{} ", wrap(&start), wrap(&end))
-    } else {
-        format!("{text} ")
+/// What became of an event handed to the agent. (Made once per command and matched at once:
+/// boxing the reply would only add an allocation.)
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum Delivery {
+    /// The agent answered.
+    Live(Response),
+    /// No agent answered; the event is in the spool. `timed_out`: an agent was there and did
+    /// not answer in time (frozen or swamped), rather than none at all.
+    Spooled {
+        /// Whether the agent timed out.
+        timed_out: bool,
+    },
+    /// The event could not be kept (the reason is in the client log).
+    Lost,
+}
+
+impl Delivery {
+    /// The hook's exit code: 0 when the event is kept, live or in the spool.
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Delivery::Lost => ExitCode::FAILURE,
+            _ => ExitCode::SUCCESS,
+        }
     }
 }
 
-/// Sends `req` live, or keeps it in the spool (calling `on_away` first); starts or replaces
-/// the agent as needed.
-fn deliver(req: &Request, on_away: impl FnOnce(&Paths), on_reply: impl FnOnce(&Response)) -> ExitCode {
-    // Without paths there is nowhere to keep the event, and nowhere to log: stay silent.
-    let Ok(paths) = Paths::from_env() else {
-        return ExitCode::FAILURE;
-    };
-    let live = Connection::connect(&paths, hook_timeout()).and_then(|mut c| c.request(req));
+/// Sends `req` live, waiting at most `timeout` to connect and as long for the reply, or keeps
+/// it in the spool; starts or replaces the agent as needed.
+pub fn deliver(paths: &Paths, req: &Request, timeout: Duration) -> Delivery {
+    let live = Connection::connect(paths, timeout).and_then(|mut c| c.request(req));
+    let mut timed_out = false;
     match live {
-        Ok(reply) => {
-            on_reply(&reply);
-            return ExitCode::SUCCESS;
-        }
+        Ok(reply) => return Delivery::Live(reply),
         Err(ClientError::NotRunning(_)) => {
-            if let Err(e) = spawn_agent(&paths, false) {
-                log(&paths, &format!("hook: {e}"));
+            if let Err(e) = spawn_agent(paths, false) {
+                log(paths, &format!("hook: {e}"));
             }
         }
         Err(ClientError::ProtocolMismatch { agent }) if agent < PROTOCOL_VERSION => {
-            log(&paths, &format!("hook: replacing an agent that speaks protocol {agent}"));
-            terminate_agent(&paths, Duration::ZERO);
-            if let Err(e) = spawn_agent(&paths, true) {
-                log(&paths, &format!("hook: {e}"));
+            log(paths, &format!("hook: replacing an agent that speaks protocol {agent}"));
+            terminate_agent(paths, Duration::ZERO);
+            if let Err(e) = spawn_agent(paths, true) {
+                log(paths, &format!("hook: {e}"));
             }
         }
-        Err(e) => log(&paths, &format!("hook: {e}; spooling the event")),
+        Err(e) => {
+            timed_out = matches!(e, ClientError::Timeout);
+            log(paths, &format!("hook: {e}; spooling the event"));
+        }
     }
-    on_away(&paths);
-    // The agent may have taken the request before timing out; events are keyed, so the
-    // spooled copy of the same event cannot become a second one. The spool is on disk: the
-    // person's privacy policy applies before it (`spool::keep`).
+    match spool(paths, req) {
+        Delivery::Spooled { .. } => Delivery::Spooled { timed_out },
+        other => other,
+    }
+}
+
+/// Keeps `req` in the spool without trying the agent. The agent may have taken the request
+/// before timing out; events are keyed, so the spooled copy of the same event cannot become a
+/// second one. The spool is on disk: the person's privacy policy applies before it
+/// (`spool::keep`).
+pub fn spool(paths: &Paths, req: &Request) -> Delivery {
     let spooled = vigil::paths::ensure_private_dir(&paths.data_dir)
         .map_err(|e| e.to_string())
         .and_then(|()| vigil::spool::keep(&paths.spool, &paths.config, req).map(drop).map_err(|e| e.to_string()));
     match spooled {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => Delivery::Spooled { timed_out: false },
         Err(e) => {
-            log(&paths, &format!("hook: cannot spool the event: {e}"));
-            ExitCode::FAILURE
+            log(paths, &format!("hook: cannot spool the event: {e}"));
+            Delivery::Lost
         }
     }
 }
@@ -333,24 +342,6 @@ pub fn log(paths: &Paths, msg: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::history_line_text;
-
-    #[test]
-    fn segments_render_per_shell() {
-        use super::render_segment;
-        use vigil::protocol::{Label, Segment};
-        let unsafe_ = Segment { label: Label::Unsafe, p_unsafe: Some(0.87), reason: "model".into() };
-        assert_eq!(render_segment(&unsafe_, "bash", true), "\x01\x1b[31m\x02⚠ 87%\x01\x1b[0m\x02 ");
-        assert_eq!(render_segment(&unsafe_, "zsh", true), "%{\x1b[31m%}⚠ 87%%%{\x1b[0m%} ");
-        assert_eq!(render_segment(&unsafe_, "fish", false), "⚠ 87% ");
-        let safe = Segment { label: Label::Safe, p_unsafe: Some(0.02), reason: "model".into() };
-        assert_eq!(render_segment(&safe, "bash", true), "");
-        let unsure = Segment { label: Label::Unknown, p_unsafe: Some(0.5), reason: "model".into() };
-        assert!(render_segment(&unsure, "fish", true).contains("? 50%"));
-        let unscored = Segment { label: Label::Unknown, p_unsafe: None, reason: "none".into() };
-        assert_eq!(render_segment(&unscored, "zsh", true), "");
-    }
-
     #[test]
     fn expected_text_follows_a_nul() {
         use super::split_expected;
@@ -360,18 +351,5 @@ mod tests {
         // Announced and missing: an expected text no command can equal.
         let (_, none) = split_expected("  3  ls\n".into(), true);
         assert!(none.is_some_and(|e| e != "ls"));
-    }
-
-    #[test]
-    fn history_lines_parse() {
-        assert_eq!(history_line_text("   36  echo one\n"), Some("echo one"));
-        assert_eq!(history_line_text("  7* git commit -m 'x'\n"), Some("git commit -m 'x'"));
-        assert_eq!(
-            history_line_text("123456  for i in 1; do\n echo $i\ndone\n"),
-            Some("for i in 1; do\n echo $i\ndone")
-        );
-        assert_eq!(history_line_text("   37   leading space kept\n"), Some(" leading space kept"));
-        assert_eq!(history_line_text(""), None);
-        assert_eq!(history_line_text("no number"), None);
     }
 }

@@ -9,15 +9,23 @@ const FISH: &str = include_str!("../../shell-hooks/vigil.fish");
 /// Placeholder in the scripts for the quoted path of the `vigil` binary.
 const BIN_PLACEHOLDER: &str = "__VIGIL_BIN__";
 
-/// The script for `shell` with `bin` substituted, or `None` for an unknown shell.
-pub fn script(shell: &str, bin: &str) -> Option<String> {
-    let (text, quoted) = match shell {
-        "bash" => (BASH, posix_quote(bin)),
-        "zsh" => (ZSH, posix_quote(bin)),
-        "fish" => (FISH, fish_quote(bin)),
+/// Placeholder for the quoted path of the agent's socket, which the zsh hook connects to.
+const SOCKET_PLACEHOLDER: &str = "__VIGIL_SOCKET__";
+
+/// The script for `shell` with `bin` and `socket` (empty: none known) substituted, or `None`
+/// for an unknown shell.
+pub fn script(shell: &str, bin: &str, socket: &str) -> Option<String> {
+    let quote = match shell {
+        "bash" | "zsh" => posix_quote,
+        "fish" => fish_quote,
         _ => return None,
     };
-    Some(text.replace(BIN_PLACEHOLDER, &quoted))
+    let text = match shell {
+        "bash" => BASH,
+        "zsh" => ZSH,
+        _ => FISH,
+    };
+    Some(text.replace(BIN_PLACEHOLDER, &quote(bin)).replace(SOCKET_PLACEHOLDER, &quote(socket)))
 }
 
 /// Single-quotes for bash and zsh: `'` becomes `'\''`.
@@ -37,12 +45,14 @@ mod tests {
     #[test]
     fn path_is_quoted_per_shell() {
         let bin = "/opt/it's here/vigil";
-        let bash = script("bash", bin).unwrap();
+        let bash = script("bash", bin, "").unwrap();
         assert!(bash.contains(r"'/opt/it'\''s here/vigil'"));
         assert!(!bash.contains(BIN_PLACEHOLDER));
-        let fish = script("fish", r"/a\b'c").unwrap();
+        let fish = script("fish", r"/a\b'c", "").unwrap();
         assert!(fish.contains(r"'/a\\b\'c'"));
-        assert!(script("zsh", bin).is_some());
-        assert!(script("tcsh", bin).is_none());
+        let zsh = script("zsh", bin, "/run/user/1/vigil/it's.sock").unwrap_or_default();
+        assert!(zsh.contains(r"'/run/user/1/vigil/it'\''s.sock'"));
+        assert!(!zsh.contains(SOCKET_PLACEHOLDER));
+        assert!(script("tcsh", bin, "").is_none());
     }
 }

@@ -2,6 +2,7 @@
 //! use, the blocking connection the hooks and commands use, the spool and the record format of
 //! files on disk, what is recorded and how it is redacted, and the shells' history file formats.
 
+pub mod channel;
 pub mod connection;
 pub mod disk;
 pub mod frame;
@@ -9,6 +10,7 @@ pub mod history;
 pub mod logfile;
 pub mod offline;
 pub mod paths;
+pub mod printable;
 pub mod privacy;
 pub mod protocol;
 pub mod redact;

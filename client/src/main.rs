@@ -14,6 +14,7 @@ mod init;
 mod install;
 mod learn;
 mod manage;
+mod relay;
 mod review;
 mod score;
 mod search;
@@ -313,7 +314,9 @@ fn init_command(mut args: Args) -> Outcome {
     };
     args.finish()?;
     let bin = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "vigil".into());
-    match init::script(&shell, &bin) {
+    // The socket as this shell's environment places it (VIGIL_HOME, XDG_RUNTIME_DIR).
+    let socket = vigil::paths::Paths::from_env().map(|p| p.socket.display().to_string()).unwrap_or_default();
+    match init::script(&shell, &bin, &socket) {
         Some(text) => {
             print!("{text}");
             Ok(ExitCode::SUCCESS)
@@ -337,6 +340,7 @@ fn hook_command(mut argv: Vec<String>) -> ExitCode {
         "start" => hook::start(args),
         "end" => hook::end(args),
         "scratch" => hook::scratch(args),
+        "relay" => relay::run(args),
         other => Err(UsageError(format!("unknown hook {other:?}"))),
     };
     match outcome {

