@@ -47,6 +47,11 @@ export VIGIL_HOOK="bash: own DEBUG trap and PROMPT_COMMAND"
 export VIGIL_CHANNEL="exec (not opened yet)"
 __vigil_relay_starts=0
 __vigil_reply=()
+# [score] confirm, as config.toml said when this shell started; lines checked before they run
+# are numbered apart from commands.
+__vigil_confirm=__VIGIL_CONFIRM__
+__vigil_confirmed=
+__vigil_ask=0
 
 # Starts the relay unless it runs; fails when the channel cannot be used.
 __vigil_relay_open() {
@@ -79,14 +84,14 @@ __vigil_relay_drop() {
     unset __VIGIL_RELAY __VIGIL_RELAY_PID
 }
 
-# Reads the relay's reply to this command's message of verb $1 into __vigil_reply, skipping
-# replies that came too late for earlier ones. The relay answers within its own deadline; this
-# one only guards against a relay that hangs.
+# Reads the relay's reply of verb $1 for seq $2 (default: this command's) into __vigil_reply,
+# skipping replies that came too late for earlier messages. The relay answers within its own
+# deadline; this one only guards against a relay that hangs.
 __vigil_relay_read() {
-    local fd=${__VIGIL_RELAY[0]-}
+    local fd=${__VIGIL_RELAY[0]-} seq=${2-$__vigil_seq}
     if [[ -z $fd ]]; then return 1; fi
     while IFS=$'\x1f' read -r -t 1 -u "$fd" -a __vigil_reply; do
-        if [[ ${__vigil_reply[0]-} == "$1" && ${__vigil_reply[1]-} == "$__vigil_seq" ]]; then return 0; fi
+        if [[ ${__vigil_reply[0]-} == "$1" && ${__vigil_reply[1]-} == "$seq" ]]; then return 0; fi
     done
     __vigil_relay_drop "the relay did not answer"
     return 1
@@ -105,6 +110,56 @@ __vigil_relay_start() {
     fi
     __vigil_relay_read started
 }
+
+# Asks the relay for the verdict on $1, a line not run yet.
+__vigil_relay_check() {
+    __vigil_relay_open || return 1
+    local fd=${__VIGIL_RELAY[1]-}
+    if [[ -z $fd ]]; then return 1; fi
+    __vigil_ask=$((__vigil_ask + 1))
+    if ! printf 'check\0%s\0%s\0%s\0' "$__vigil_session" "$__vigil_ask" "$1" 2>/dev/null 1>&"$fd"; then
+        __vigil_relay_drop "the relay closed the channel"
+        return 1
+    fi
+    __vigil_relay_read scored "$__vigil_ask"
+}
+
+# The second Enter ([score] confirm = "rules" or "unsafe"). Enter types two keys: the check
+# below (bind -x, which sees READLINE_LINE), then \C-x\C-_, bound at that moment either to
+# accept-line or, when the line waits for a second Enter, to redrawing it. Enter again on the
+# same line runs it unchanged; an edited line is checked again; Ctrl-C cancels as ever. No
+# relay, no check: vigil stays advisory and never holds a line for good.
+__vigil_enter() {
+    local hold=
+    if [[ -n ${READLINE_LINE//[[:space:]]/} && $READLINE_LINE != "$__vigil_confirmed" && ${VIGIL_WARN-1} != 0 ]]; then
+        if __vigil_relay_check "$READLINE_LINE"; then
+            if [[ ${__vigil_reply[2]-} == rule || ($__vigil_confirm == unsafe && ${__vigil_reply[2]-} == unsafe) ]]; then
+                hold=1
+            fi
+        fi
+    fi
+    local map
+    if [[ -n $hold ]]; then
+        __vigil_confirmed=$READLINE_LINE
+        printf '%s (press Enter again to run)\n' "${__vigil_reply[3]:-vigil: this line looks unsafe}" >&2
+        for map in emacs vi-insert; do bind -m "$map" '"\C-x\C-_": redraw-current-line'; done
+    else
+        __vigil_confirmed=
+        for map in emacs vi-insert; do bind -m "$map" '"\C-x\C-_": accept-line'; done
+    fi
+}
+
+if [[ $__vigil_confirm == rules || $__vigil_confirm == unsafe ]]; then
+    for __vigil_map in emacs vi-insert; do
+        {
+            bind -m "$__vigil_map" -x '"\C-x\C-v": __vigil_enter'
+            bind -m "$__vigil_map" '"\C-x\C-_": accept-line'
+            bind -m "$__vigil_map" '"\C-m": "\C-x\C-v\C-x\C-_"'
+            bind -m "$__vigil_map" '"\C-j": "\C-x\C-v\C-x\C-_"'
+        } 2>/dev/null
+    done
+    unset __vigil_map
+fi
 
 # Hands the end of the command to the relay: $1 is the status, $2 the duration (or empty).
 __vigil_relay_end() {
@@ -185,6 +240,8 @@ __vigil_end() {
     else
         VIGIL_PROMPT_SEGMENT=
     fi
+    # A new prompt: a line held for a second Enter is forgotten (Ctrl-C, or it ran).
+    __vigil_confirmed=
     # The literal '${VIGIL_PROMPT_SEGMENT}' goes into PS1, expanded at each prompt.
     # Re-applied each prompt: tools like starship rewrite PS1 at every prompt.
     # shellcheck disable=SC2016

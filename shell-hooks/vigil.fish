@@ -51,6 +51,63 @@ function __vigil_postexec --on-event fish_postexec
     end
 end
 
+# The second Enter ([score] confirm = "rules" or "unsafe", as config.toml said when this shell
+# started): Enter on a line that hits a rule (or gets any unsafe verdict) shows the warning and
+# waits; Enter again on the same line runs it unchanged; an edited line is checked again;
+# Ctrl-C cancels as ever. The check execs the client (fish has no channel) on Enter only.
+set -g __vigil_confirm __VIGIL_CONFIRM__
+set -g __vigil_confirmed ''
+
+function __vigil_enter
+    set -l line (commandline | string collect)
+    if string match -qr '\S' -- "$line"; and test "$line" != "$__vigil_confirmed"; and test "$VIGIL_WARN" != 0
+        and test -x "$__vigil_bin"
+        set -l r (printf '%s' "$line" | "$__vigil_bin" hook check --session "$__vigil_session" 2>/dev/null | string split \x1f)
+        if test "$r[3]" = rule; or begin
+                test "$__vigil_confirm" = unsafe; and test "$r[3]" = unsafe
+            end
+            set -g __vigil_confirmed "$line"
+            set -l msg "$r[4]"
+            test -n "$msg"; or set msg 'vigil: this line looks unsafe'
+            printf '\n%s (press Enter again to run)\n' "$msg" >&2
+            commandline -f repaint
+            return 0
+        end
+    end
+    set -g __vigil_confirmed ''
+    commandline -f execute
+end
+
+function __vigil_forget_confirmed --on-event fish_prompt
+    set -g __vigil_confirmed ''
+end
+
+# Ctrl-C cancels the line without a new prompt event: it forgets a held line too.
+function __vigil_cancel
+    set -g __vigil_confirmed ''
+    commandline -f cancel-commandline
+end
+
+# fish sets its key bindings up after config.fish, and again when fish_key_bindings changes
+# (vi mode): Enter is bound at the first prompt and after each such change.
+function __vigil_bind_enter
+    for mode in default insert
+        bind -M $mode \r __vigil_enter 2>/dev/null
+        bind -M $mode \n __vigil_enter 2>/dev/null
+        bind -M $mode \cc __vigil_cancel 2>/dev/null
+    end
+end
+
+if contains -- "$__vigil_confirm" rules unsafe
+    function __vigil_bind_at_first_prompt --on-event fish_prompt
+        functions -e __vigil_bind_at_first_prompt
+        __vigil_bind_enter
+    end
+    function __vigil_bind_again --on-variable fish_key_bindings
+        __vigil_bind_enter
+    end
+end
+
 # The segment for a person's own prompt.
 function vigil_prompt_segment
     printf '%s' "$VIGIL_PROMPT_SEGMENT"

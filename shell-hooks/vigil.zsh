@@ -30,8 +30,15 @@ typeset -g __vigil_bin=__VIGIL_BIN__
 typeset -g __vigil_sock=__VIGIL_SOCKET__
 # The channel's file descriptor (-1: closed), until when the agent gets a rest, and how long
 # the next rest lasts.
-typeset -gi __vigil_fd=-1 __vigil_away_until=0 __vigil_away=1
+typeset -gi __vigil_fd=-1 __vigil_away_until=0 __vigil_missed=0
 typeset -ga __vigil_reply
+# [score] live and confirm, as config.toml said when this shell started.
+typeset -g __vigil_live=__VIGIL_LIVE__ __vigil_confirm=__VIGIL_CONFIRM__
+# Lines scored without running them (live mark, second Enter) are numbered apart from commands.
+typeset -gi __vigil_ask=0 __vigil_watched=-1
+# Bytes of live lines sent since the agent last answered one.
+typeset -gi __vigil_unanswered=0
+typeset -g __vigil_sent='' __vigil_marked='' __vigil_confirmed='' __vigil_live_seen=''
 zmodload zsh/net/socket 2>/dev/null && typeset -gi __vigil_can_socket=1
 typeset -g __vigil_session="zsh-$$-${EPOCHSECONDS:-$SECONDS}-$RANDOM$RANDOM"
 typeset -gi __vigil_seq=0 __vigil_running=0
@@ -43,12 +50,13 @@ typeset -gx VIGIL_PROMPT_SEGMENT=''
 typeset -gx VIGIL_HOOK='zsh: add-zsh-hook preexec and precmd'
 typeset -gx VIGIL_CHANNEL='exec (not opened yet)'
 
-# The deadline for the agent's answer, in seconds.
-__vigil_deadline() {
+# The deadline for the agent's answer, in seconds (VIGIL_HOOK_TIMEOUT_MS when the shell
+# started, 1 to 5000, or 15).
+() {
     emulate -L zsh
     local ms=${VIGIL_HOOK_TIMEOUT_MS-15}
     [[ $ms == <1-5000> ]] || ms=15
-    REPLY=$(( ms / 1000.0 ))
+    typeset -gF __vigil_deadline=$(( ms / 1000.0 ))
 }
 
 # Opens the channel unless it is open; fails when it cannot be used now.
@@ -74,8 +82,13 @@ __vigil_open() {
 }
 
 __vigil_close() {
+    if (( __vigil_watched >= 0 )); then
+        zle -F $__vigil_watched 2>/dev/null
+        __vigil_watched=-1
+    fi
     (( __vigil_fd >= 0 )) && exec {__vigil_fd}>&-
     __vigil_fd=-1
+    __vigil_unanswered=0
 }
 
 # Sends one message (its fields, each ended by a NUL) and reads the reply for it into
@@ -92,18 +105,19 @@ __vigil_send() {
         VIGIL_CHANNEL='exec (the agent closed the channel)'
         return 1
     fi
-    local line us=$'\x1f' deadline
-    __vigil_deadline
-    deadline=$REPLY
+    local line us=$'\x1f'
     # Replies to earlier messages that came after their deadline are skipped.
-    while IFS= read -r -t $deadline -u $__vigil_fd line; do
+    while IFS= read -r -t $__vigil_deadline -u $__vigil_fd line; do
         __vigil_reply=( "${(@ps:$us:)line}" )
         if [[ ${__vigil_reply[1]-} == "$verb" && ${__vigil_reply[2]-} == "$seq" ]]; then
-            __vigil_rest
+            __vigil_away=$__vigil_rest
             return 0
         fi
     done
     __vigil_close
+    # This command's end is not offered to the agent either: a frozen agent costs a command
+    # one deadline, not two.
+    __vigil_missed=$seq
     # VIGIL_HOOK_REST_SECS=0: no rest, every command tries the agent.
     if (( __vigil_away > 0 )); then
         __vigil_away_until=$(( EPOCHSECONDS + __vigil_away ))
@@ -113,21 +127,21 @@ __vigil_send() {
     return 1
 }
 
-# The first rest after a timeout, in seconds: VIGIL_HOOK_REST_SECS, 0 to 30, or 1.
-__vigil_rest() {
+# The first rest after a timeout, in seconds: VIGIL_HOOK_REST_SECS when the shell started,
+# 0 to 30, or 1.
+() {
     emulate -L zsh
     local r=${VIGIL_HOOK_REST_SECS-1}
     [[ $r == <0-30> ]] || r=1
-    __vigil_away=$r
+    typeset -gi __vigil_rest=$r __vigil_away=$r
 }
-__vigil_rest
 
 # Arguments for the exec'd client: while the agent gets a rest, straight to the spool. Only
 # while its process lives (the pid in its lock file, probed with the kill builtin: a connection
 # would sit in a frozen agent's backlog): a dead agent is started again by the client.
 __vigil_exec_mode() {
     reply=()
-    (( EPOCHSECONDS < __vigil_away_until )) || return 0
+    (( EPOCHSECONDS < __vigil_away_until || __vigil_missed == __vigil_seq )) || return 0
     local pid=''
     { read -r pid <"${__vigil_sock:h}/vigild.lock" } 2>/dev/null
     if [[ $pid == <1-> ]] && kill -0 "$pid" 2>/dev/null; then
@@ -168,6 +182,10 @@ __vigil_precmd() {
     ps=("${pipestatus[@]}")
     emulate -L zsh
     setopt unset no_err_exit no_err_return
+    # A new line: a line held for a second Enter (it ran, or Ctrl-C) and the live state go.
+    __vigil_confirmed=''
+    __vigil_sent=''
+    __vigil_marked=''
     if (( __vigil_running )); then
         __vigil_running=0
         local -a dur
@@ -177,7 +195,8 @@ __vigil_precmd() {
             ms=$msi
             dur=(--duration-ms "$ms")
         fi
-        if __vigil_send ended $__vigil_seq end "$__vigil_session" $__vigil_seq zsh $s "$ms" "${${NO_COLOR:+0}:-1}"; then
+        if (( __vigil_missed != __vigil_seq )) &&
+            __vigil_send ended $__vigil_seq end "$__vigil_session" $__vigil_seq zsh $s "$ms" "${${NO_COLOR:+0}:-1}"; then
             VIGIL_PROMPT_SEGMENT=${__vigil_reply[3]-}
         elif [[ -x $__vigil_bin ]]; then
             __vigil_exec_mode
@@ -199,6 +218,111 @@ __vigil_precmd() {
     pipestatus=("${ps[@]}")
     return $s
 }
+
+# The live mark: while a line is typed, each change is sent as `live` (a write, never a wait);
+# the agent answers once typing pauses, and zle calls __vigil_live_reply when the answer is
+# there (zle -F). An unsafe line shows the warning under the prompt; a safe one shows nothing.
+# Only the last line before a pause is answered, so unanswered lines are normal while typing;
+# a frozen agent gets at most 64 KB of them (far below a socket's buffer: a write must never
+# block a keystroke), then nothing more until it answers.
+__vigil_live_redraw() {
+    emulate -L zsh
+    setopt unset no_err_exit no_err_return
+    [[ $__vigil_live == 1 && ${VIGIL_LIVE-1} != 0 ]] || return 0
+    [[ $BUFFER == "$__vigil_sent" ]] && return 0
+    __vigil_sent=$BUFFER
+    if [[ -z ${BUFFER//[[:space:]]/} || ${#BUFFER} -gt 4096 ]]; then
+        __vigil_mark ''
+        return 0
+    fi
+    (( __vigil_unanswered < 65536 )) || return 0
+    __vigil_open || return 0
+    __vigil_ask=$((__vigil_ask + 1))
+    if ! print -rn -- "live"$'\0'"$__vigil_session"$'\0'"$__vigil_ask"$'\0'"$BUFFER"$'\0' 2>/dev/null >&$__vigil_fd; then
+        __vigil_close
+        return 0
+    fi
+    __vigil_unanswered=$((__vigil_unanswered + ${#BUFFER} + 32))
+    if (( __vigil_watched != __vigil_fd )); then
+        zle -F -w $__vigil_fd __vigil_live_reply 2>/dev/null && __vigil_watched=$__vigil_fd
+    fi
+}
+
+# zle -F's handler, a widget: one reply line is waiting on the channel.
+__vigil_live_reply() {
+    emulate -L zsh
+    setopt unset no_err_exit no_err_return
+    local line us=$'\x1f'
+    local -a r
+    if ! IFS= read -r -t 0 -u $__vigil_fd line; then
+        # The agent closed the channel: stop watching it; the next command opens a new one.
+        __vigil_close
+        return 0
+    fi
+    r=( "${(@ps:$us:)line}" )
+    # Only the answer for the line as it is now; a late reply to a command is dropped.
+    [[ ${r[1]-} == scored && ${r[2]-} == "$__vigil_ask" ]] || return 0
+    __vigil_unanswered=0
+    # The line the last answer was for, and its verdict (for tests and curious people).
+    __vigil_live_seen="${r[3]-}: $BUFFER"
+    if [[ ${r[3]-} == (rule|unsafe) && -n ${r[4]-} ]]; then
+        __vigil_mark "${r[4]}"
+    else
+        __vigil_mark ''
+    fi
+}
+
+# Shows $1 under the prompt (empty: nothing).
+__vigil_mark() {
+    [[ $1 == "$__vigil_marked" ]] && return 0
+    __vigil_marked=$1
+    zle -M -- "$1"
+}
+
+# The second Enter ([score] confirm = "rules" or "unsafe"): Enter on a line that hits a rule (or
+# gets any unsafe verdict) shows the warning and waits; Enter again on the same line runs it
+# unchanged; an edited line is checked again; Ctrl-C cancels as ever. No channel, no check:
+# vigil stays advisory and never holds a line for good.
+__vigil_accept_line() {
+    emulate -L zsh
+    setopt unset no_err_exit no_err_return
+    if [[ -n ${BUFFER//[[:space:]]/} && $BUFFER != "$__vigil_confirmed" && ${VIGIL_WARN-1} != 0 ]]; then
+        __vigil_ask=$((__vigil_ask + 1))
+        if __vigil_send scored $__vigil_ask check "$__vigil_session" $__vigil_ask "$BUFFER"; then
+            local v=${__vigil_reply[3]-}
+            if [[ $v == rule || ( $__vigil_confirm == unsafe && $v == unsafe ) ]]; then
+                __vigil_confirmed=$BUFFER
+                __vigil_marked=''
+                __vigil_mark "${__vigil_reply[4]:-vigil: this line looks unsafe} (press Enter again to run)"
+                return 0
+            fi
+        fi
+    fi
+    __vigil_confirmed=''
+    zle __vigil_orig_accept_line -- "$@"
+}
+
+# zle's hook widgets: ours when no other tool has one (add-zle-hook-widget's dispatcher costs
+# a keystroke some 50 µs), joined through add-zle-hook-widget when one has.
+__vigil_zle_hook() {
+    if (( ${+widgets[zle-$1]} )); then
+        autoload -Uz add-zle-hook-widget 2>/dev/null && add-zle-hook-widget "$1" "$2"
+    else
+        zle -N "zle-$1" "$2"
+    fi
+}
+zmodload zsh/zleparameter 2>/dev/null
+zle -N __vigil_live_reply
+if [[ $__vigil_live == 1 ]]; then
+    # No line-finish hook: zle clears what is under the line when it is accepted (a message
+    # cleared from line-finish leaves zle's idea of the screen behind, and the next prompt is
+    # drawn over the command's last line of output).
+    __vigil_zle_hook line-pre-redraw __vigil_live_redraw
+fi
+if [[ $__vigil_confirm == (rules|unsafe) ]]; then
+    zle -A accept-line __vigil_orig_accept_line
+    zle -N accept-line __vigil_accept_line
+fi
 
 add-zsh-hook preexec __vigil_preexec
 add-zsh-hook precmd __vigil_precmd

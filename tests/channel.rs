@@ -132,3 +132,137 @@ fn doctor_names_the_channel_of_each_shell() {
         sh.exit();
     }
 }
+
+/// A line that hits a hard rule and does no harm: `false &&` keeps `rm` from running, and the
+/// output `RAN-42` (computed, so that the echo of the typed line never shows it) tells whether
+/// the line ran.
+fn held_line(shell: &str) -> &'static str {
+    match shell {
+        "fish" => "false; and rm -rf ~/; echo RAN-(math 40 + 2)",
+        _ => "false && rm -rf ~/; echo RAN-$((40+2))",
+    }
+}
+
+/// Types `text` without Enter.
+fn keys(sh: &mut Shell, text: &str) {
+    sh.session.send(text).unwrap();
+    sh.session.flush().unwrap();
+}
+
+/// What the session printed until `what` appeared (a minute's guard against a hang).
+fn until(sh: &mut Shell, what: &str) -> String {
+    sh.session.exp_string(what).unwrap_or_else(|e| panic!("{}: {what:?} never came: {e}", sh.name))
+}
+
+#[test]
+fn a_second_enter_runs_a_held_line_and_an_edit_or_ctrl_c_starts_over() {
+    for shell in ["bash", "zsh", "fish"] {
+        if !have_shell(shell) {
+            continue;
+        }
+        let mut env = Env::new();
+        let config = std::fs::read_to_string(env.path("config.toml")).unwrap_or_default();
+        std::fs::write(env.path("config.toml"), format!("{config}[score]\nconfirm = \"rules\"\n")).unwrap();
+        env.start_agent();
+        // set -u: the person's strict options hold on this path too.
+        let strict = if shell == "fish" { "" } else { "set -u" };
+        let mut sh = Shell::start(&env, shell, &[], strict);
+        sh.run("echo warm");
+        let line = held_line(shell);
+        // Enter holds the line and says why. (fish runs the check in a key binding and repaints
+        // the prompt when it returns; keys sent before that reach the binding, not the line
+        // editor, so with fish the test waits for the repaint.)
+        let held_again = |sh: &mut Shell| {
+            let out = until(sh, "press Enter again to run");
+            if shell == "fish" {
+                until(sh, common::PROMPT);
+            }
+            out
+        };
+        sh.session.send_line(line).unwrap();
+        let held = held_again(&mut sh);
+        assert!(held.contains("fs:rm-home") && !held.contains("RAN-42"), "{shell}: {held:?}");
+        // An edit starts over: held again.
+        keys(&mut sh, " ");
+        sh.session.send_line("").unwrap();
+        let again = held_again(&mut sh);
+        assert!(!again.contains("RAN-42"), "{shell}: the edited line ran: {again:?}");
+        // The second Enter runs it, unchanged.
+        sh.session.send_line("").unwrap();
+        let ran = until(&mut sh, "RAN-42");
+        assert!(!ran.contains("press Enter again"), "{shell}: {ran:?}");
+        until(&mut sh, common::PROMPT);
+        // Ctrl-C cancels a held line; typed again, it is held again.
+        sh.session.send_line(line).unwrap();
+        held_again(&mut sh);
+        sh.session.send_control('c').unwrap();
+        until(&mut sh, common::PROMPT);
+        sh.session.send_line(line).unwrap();
+        let after_c = held_again(&mut sh);
+        assert!(!after_c.contains("RAN-42"), "{shell}: a line held before Ctrl-C ran: {after_c:?}");
+        sh.session.send_control('c').unwrap();
+        until(&mut sh, common::PROMPT);
+        // A safe line runs at the first Enter.
+        let out = sh.run(
+            "echo SAFE-$((1+1))"
+                .replace("$((1+1))", if shell == "fish" { "(math 1 + 1)" } else { "$((1+1))" })
+                .as_str(),
+        );
+        assert!(out.contains("SAFE-2") && !out.contains("press Enter"), "{shell}: {out:?}");
+        sh.exit();
+        // The held line ran once (the edited copy, with its trailing space).
+        env.wait_until(60, "the line that ran", || {
+            env.recent(50).iter().any(|e| e["command"].as_str().is_some_and(|c| c.starts_with(line)))
+        });
+        let ran: Vec<_> = env
+            .recent(50)
+            .iter()
+            .filter_map(|e| e["command"].as_str().map(str::to_string))
+            .filter(|c| c.starts_with(line))
+            .collect();
+        assert_eq!(ran.len(), 1, "{shell}: {ran:?}");
+    }
+}
+
+#[test]
+fn zsh_marks_an_unsafe_line_while_it_is_typed_and_nothing_for_a_safe_one() {
+    if !have_shell("zsh") {
+        return;
+    }
+    let mut env = Env::new();
+    env.start_agent();
+    let mut sh = Shell::start(&env, "zsh", &[], "");
+    sh.run("echo warm");
+    // Typed, not run: the mark comes after a pause in typing.
+    keys(&mut sh, "false && rm -rf ~/");
+    let marked = until(&mut sh, "fs:rm-home)");
+    assert!(marked.contains("vigil: "), "{marked:?}");
+    // Cleared, then a safe line: it is answered (the hook keeps the last answer) and no mark
+    // comes. The pause before Enter grows until the answer came in it.
+    sh.session.send_control('u').unwrap();
+    let mut pause = 200;
+    loop {
+        keys(&mut sh, &format!("echo nothing-to-see-{pause}"));
+        std::thread::sleep(std::time::Duration::from_millis(pause));
+        sh.session.send_line("").unwrap();
+        let safe = until(&mut sh, common::PROMPT);
+        assert!(!safe.contains("vigil:"), "a safe line was marked: {safe:?}");
+        let seen = sh.run(r#"print -r -- "SEEN=[$__vigil_live_seen]""#);
+        if seen.contains(&format!("SEEN=[safe: echo nothing-to-see-{pause}]")) {
+            break;
+        }
+        assert!(pause < 20_000, "the safe line was never answered: {seen:?}");
+        pause *= 2;
+    }
+    // VIGIL_LIVE=0 turns it off in a shell.
+    sh.run("VIGIL_LIVE=0");
+    keys(&mut sh, "false && rm -rf ~/");
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    sh.session.send_control('c').unwrap();
+    let off = until(&mut sh, common::PROMPT);
+    assert!(!off.contains("fs:rm-home"), "VIGIL_LIVE=0 still marked: {off:?}");
+    // Nothing typed was recorded: only the commands that ran.
+    let stored: Vec<String> = env.recent(50).iter().filter_map(|e| e["command"].as_str().map(str::to_string)).collect();
+    assert!(!stored.iter().any(|c| c.contains("rm -rf")), "{stored:?}");
+    sh.exit();
+}

@@ -96,6 +96,8 @@ pub fn defaults() -> Table {
         unsafe_above = 0.65
         warn_at = 0.65
         warn = true
+        live = true
+        confirm = "off"
 
         [model]
         trees = 100
@@ -213,6 +215,8 @@ pub const KEYS: &[Key] = &[
     key("score", "unsafe_above", float(0.0, 1.0)),
     key("score", "warn_at", float(0.0, 1.0)),
     key("score", "warn", Kind::Bool),
+    key("score", "live", Kind::Bool),
+    key("score", "confirm", Kind::OneOf(&["off", "rules", "unsafe"])),
     key("model", "trees", int(1, 10_000)),
     key("model", "max_depth", int(1, 1000)),
     key("model", "max_features", int(1, 10_000_000)),

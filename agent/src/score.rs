@@ -23,11 +23,24 @@ pub struct ScoreConfig {
     pub warn_at: f64,
     /// Whether hooks warn at all.
     pub warn: bool,
+    /// Whether zsh marks an unsafe line while it is typed. Read by `vigil init` (a new shell
+    /// applies a change); the agent only reports it.
+    pub live: bool,
+    /// When Enter waits for a second Enter: `off`, `rules` (a hard-rule hit) or `unsafe` (any
+    /// unsafe verdict). Read by `vigil init`, like `live`.
+    pub confirm: String,
 }
 
 impl Default for ScoreConfig {
     fn default() -> Self {
-        ScoreConfig { safe_below: 0.35, unsafe_above: 0.65, warn_at: 0.65, warn: true }
+        ScoreConfig {
+            safe_below: 0.35,
+            unsafe_above: 0.65,
+            warn_at: 0.65,
+            warn: true,
+            live: true,
+            confirm: "off".into(),
+        }
     }
 }
 

@@ -162,11 +162,35 @@ async fn handle(stream: Stream, agent: &Arc<Agent>) -> Result<(), FrameError> {
 }
 
 /// Serves a shell that keeps its channel open for its lifetime (zsh's `zsocket`): no idle
-/// deadline, one reply line per message (`vigil::channel`).
+/// deadline, one reply line per message (`vigil::channel`). A `live` line waits for a pause in
+/// typing: it is answered once [`channel::LIVE_PAUSE`] passes with no other message, and a
+/// newer message replaces it unanswered.
 async fn handle_channel(mut stream: tokio::io::BufReader<Stream>, agent: &Arc<Agent>) -> Result<(), FrameError> {
     let mut splitter = channel::Splitter::default();
+    let mut live: Option<(u64, String, tokio::time::Instant)> = None;
     loop {
-        let Some(fields) = read_channel_message(&mut stream, &mut splitter).await? else { return Ok(()) };
+        let next = {
+            let read = read_channel_message(&mut stream, &mut splitter);
+            match live.as_ref().map(|(_, _, due)| *due) {
+                None => Some(read.await?),
+                Some(due) => tokio::select! {
+                    r = read => Some(r?),
+                    _ = tokio::time::sleep_until(due) => None,
+                },
+            }
+        };
+        let fields = match next {
+            // The pause came: answer the line being typed.
+            None => {
+                if let Some((seq, text, _)) = live.take() {
+                    stream.get_mut().write_all(scored(agent, seq, &text).as_bytes()).await?;
+                }
+                continue;
+            }
+            Some(None) => return Ok(()),
+            Some(Some(fields)) => fields,
+        };
+        live = None;
         let mut told = None;
         let line = match channel::decode(&fields, vigil::now_ms()) {
             Ok(ChannelRequest::Start { seq, start: None }) => channel::started_line(seq, true, None, None),
@@ -182,12 +206,18 @@ async fn handle_channel(mut stream: tokio::io::BufReader<Stream>, agent: &Arc<Ag
                 let response = route(agent, Request::End(end)).await;
                 channel::ended_reply(seq, &shell, color, Some(&response))
             }
+            Ok(ChannelRequest::Score { seq, text, live: true, .. }) => {
+                live = Some((seq, text, tokio::time::Instant::now() + channel::LIVE_PAUSE));
+                continue;
+            }
+            Ok(ChannelRequest::Score { seq, text, live: false, .. }) => scored(agent, seq, &text),
             Err(e) => {
                 tracing::warn!("bad message on a shell channel: {e}");
                 let Some(seq) = fields.get(2).and_then(|f| std::str::from_utf8(f).ok()?.parse().ok()) else { continue };
                 match fields.first().map(Vec::as_slice) {
                     Some(b"start") => channel::started_line(seq, false, None, None),
-                    _ => channel::ended_reply(seq, "", false, None),
+                    Some(b"end") => channel::ended_reply(seq, "", false, None),
+                    _ => channel::scored_line(seq, "unknown", None),
                 }
             }
         };
@@ -197,6 +227,21 @@ async fn handle_channel(mut stream: tokio::io::BufReader<Stream>, agent: &Arc<Ag
         }
         agent.capture.writer().kick();
         sent?;
+    }
+}
+
+/// The `scored` reply for a line: scored as its start would be (redacted first), recorded
+/// nowhere. A line that panics the scorer is `unknown`, and the channel goes on.
+fn scored(agent: &Arc<Agent>, seq: u64, text: &str) -> String {
+    let verdict = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let scorer = agent.capture.scorer();
+        let rec = scorer.score(&agent.capture.privacy().redact(text));
+        let rule = rec.label == vigil::protocol::Label::Unsafe && rec.reason.starts_with("rule:");
+        (if rule { "rule" } else { rec.label.as_str() }, scorer.warning(&rec))
+    }));
+    match verdict {
+        Ok((verdict, warning)) => channel::scored_line(seq, verdict, warning.as_deref()),
+        Err(_) => channel::scored_line(seq, "unknown", None),
     }
 }
 

@@ -11,7 +11,13 @@
 //! ```text
 //! start NUL SESSION NUL SEQ NUL SHELL NUL CWD NUL MODE NUL TEXT NUL EXPECTED NUL
 //! end   NUL SESSION NUL SEQ NUL SHELL NUL EXIT NUL DURATION_MS NUL COLOR NUL
+//! check NUL SESSION NUL SEQ NUL TEXT NUL
+//! live  NUL SESSION NUL SEQ NUL TEXT NUL
 //! ```
+//!
+//! `check` scores a line that is not run yet (the second Enter) and is answered at once; `live`
+//! scores the line being typed, and is answered only after a pause: a newer `live`, or any other
+//! message, before [`LIVE_PAUSE`] has passed replaces it, unanswered. Neither records anything.
 //!
 //! `MODE` is `line` (`TEXT` is the command line), `history` (`TEXT` is bash's `history 1`
 //! output) or `history-expected` (the same, recorded only if the line equals `EXPECTED`).
@@ -23,7 +29,11 @@
 //! ```text
 //! started US SEQ US KEPT US NOTICE US WARNING LF
 //! ended   US SEQ US SEGMENT LF
+//! scored  US SEQ US VERDICT US WARNING LF
 //! ```
+//!
+//! `VERDICT` is `rule` (a hard rule hit), `unsafe`, `unknown` or `safe`; `WARNING` is what would
+//! be shown before the line runs, or empty.
 //!
 //! `KEPT` is `1` when the event was recorded, spooled or deliberately not recorded, and `0`
 //! when the peer could not keep it: the hook then hands the same command to the exec'd client,
@@ -40,6 +50,9 @@ pub const MAX_FIELD_LEN: usize = crate::frame::MAX_FRAME_LEN;
 
 /// The unit separator between the fields of a reply.
 pub const SEPARATOR: char = '\x1f';
+
+/// How long typing must pause before a `live` message is answered.
+pub const LIVE_PAUSE: std::time::Duration = std::time::Duration::from_millis(150);
 
 /// Why a message from a shell cannot be used.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -144,6 +157,17 @@ pub enum ChannelRequest {
         /// The event's end.
         end: CommandEnd,
     },
+    /// Score a line without recording it: `check` (`live: false`) or `live`.
+    Score {
+        /// The hook's sequence number, echoed in the reply.
+        seq: u64,
+        /// The shell session.
+        session: String,
+        /// The line.
+        text: String,
+        /// Whether to answer only after a pause in typing.
+        live: bool,
+    },
 }
 
 /// How many fields follow `verb`, or `None` for a verb this protocol does not have.
@@ -151,6 +175,7 @@ pub fn arity(verb: &[u8]) -> Option<usize> {
     match verb {
         b"start" => Some(7),
         b"end" => Some(6),
+        b"check" | b"live" => Some(3),
         _ => None,
     }
 }
@@ -169,6 +194,9 @@ pub fn decode(fields: &[Vec<u8>], now_ms: i64) -> Result<ChannelRequest, Channel
         return Err(ChannelError::Field("SESSION"));
     }
     let seq: u64 = text(2).parse().map_err(|_| ChannelError::Field("SEQ"))?;
+    if verb == b"check" || verb == b"live" {
+        return Ok(ChannelRequest::Score { seq, session, text: text(3), live: verb == b"live" });
+    }
     let shell = text(3);
     if verb == b"start" {
         let cwd = Some(text(4)).filter(|c| !c.is_empty());
@@ -228,6 +256,12 @@ pub fn ended_reply(seq: u64, shell: &str, color: bool, reply: Option<&Response>)
         _ => String::new(),
     };
     format!("ended{SEPARATOR}{seq}{SEPARATOR}{segment}\n")
+}
+
+/// The reply line to a `check` or `live`: the verdict and the warning, escaped.
+pub fn scored_line(seq: u64, verdict: &str, warning: Option<&str>) -> String {
+    let warning = warning.map(|w| printable(w, usize::MAX)).unwrap_or_default();
+    format!("scored{SEPARATOR}{seq}{SEPARATOR}{verdict}{SEPARATOR}{warning}\n")
 }
 
 /// The prompt segment for the last command, for `shell`: nothing for a safe or unscored
@@ -334,6 +368,17 @@ mod tests {
             decode(&fields(&timed), 0),
             Ok(ChannelRequest::End { color: true, end: CommandEnd { duration_ms: Some(42), .. }, .. })
         ));
+    }
+
+    #[test]
+    fn checks_and_live_lines_decode_and_are_answered_on_one_line() {
+        let msg = encode(&["live", "z", "12", "rm -rf ~/"]);
+        let want = ChannelRequest::Score { seq: 12, session: "z".into(), text: "rm -rf ~/".into(), live: true };
+        assert_eq!(decode(&fields(&msg), 0), Ok(want));
+        let msg = encode(&["check", "z", "13", ""]);
+        assert!(matches!(decode(&fields(&msg), 0), Ok(ChannelRequest::Score { seq: 13, live: false, .. })));
+        assert_eq!(scored_line(3, "rule", Some("vigil: x\ny")), "scored\x1f3\x1frule\x1fvigil: x⏎y\n");
+        assert_eq!(scored_line(4, "safe", None), "scored\x1f4\x1fsafe\x1f\n");
     }
 
     #[test]

@@ -98,6 +98,24 @@ impl Connection {
         }
     }
 
+    /// Sends one message of the shell channel (`crate::channel`) and reads its reply line,
+    /// within the connection's deadline: how the relay passes a `check` on.
+    pub fn channel_exchange(&mut self, message: &[u8]) -> Result<String, ClientError> {
+        use std::io::Read;
+        let io = |e: std::io::Error| ClientError::from(FrameError::Io(e));
+        self.stream.write_all(message).map_err(io)?;
+        let mut line = Vec::new();
+        let mut buf = [0u8; 512];
+        while !line.ends_with(b"\n") {
+            let n = self.stream.read(&mut buf).map_err(io)?;
+            if n == 0 || line.len() + n > 64 * 1024 {
+                return Err(ClientError::Unexpected("no reply line".into()));
+            }
+            line.extend_from_slice(&buf[..n]);
+        }
+        Ok(String::from_utf8_lossy(&line).into_owned())
+    }
+
     /// Asks the agent who it is.
     pub fn ping(&mut self) -> Result<AgentInfo, ClientError> {
         match self.request(&Request::Ping)? {

@@ -208,7 +208,12 @@ impl Delivery {
 /// Sends `req` live, waiting at most `timeout` to connect and as long for the reply, or keeps
 /// it in the spool; starts or replaces the agent as needed.
 pub fn deliver(paths: &Paths, req: &Request, timeout: Duration) -> Delivery {
-    let live = Connection::connect(paths, timeout).and_then(|mut c| c.request(req));
+    settle(paths, req, Connection::connect(paths, timeout).and_then(|mut c| c.request(req)))
+}
+
+/// What becomes of `req` given how asking the agent went: the reply, or the spool (starting or
+/// replacing the agent as needed).
+pub fn settle(paths: &Paths, req: &Request, live: Result<Response, ClientError>) -> Delivery {
     let mut timed_out = false;
     match live {
         Ok(reply) => return Delivery::Live(reply),
@@ -250,6 +255,42 @@ pub fn spool(paths: &Paths, req: &Request) -> Delivery {
             Delivery::Lost
         }
     }
+}
+
+/// The `scored` reply line for `text`, a line not run yet: the agent's, asked within
+/// `timeout` (`None`: do not ask), or the hard rules' (`rule` and the warning, or `unknown`).
+pub fn check_line(paths: &Paths, timeout: Option<Duration>, session: &str, seq: u64, text: &str) -> String {
+    if let Some(timeout) = timeout {
+        let message = vigil::channel::encode(&["check", session, &seq.to_string(), text]);
+        if let Ok(line) = Connection::connect(paths, timeout).and_then(|mut c| c.channel_exchange(&message)) {
+            return line;
+        }
+    }
+    match vigil::offline::warning(&paths.config, text, None) {
+        Some(w) => vigil::channel::scored_line(seq, "rule", Some(&w)),
+        None => vigil::channel::scored_line(seq, "unknown", None),
+    }
+}
+
+/// `vigil hook check --session ID`: the verdict on the line on stdin, which is not run yet, as
+/// the channel's `scored` reply line (fish's second Enter, which has no channel).
+pub fn check(mut args: Args) -> Result<ExitCode, UsageError> {
+    let mut session = None;
+    while let Some(arg) = args.next()? {
+        match arg {
+            Arg::Opt(o) if o == "--session" => session = Some(args.value(&o)?),
+            other => return Err(unknown_arg(other)),
+        }
+    }
+    let session = session.ok_or_else(|| UsageError("--session is required".into()))?;
+    let mut text = Vec::new();
+    let _ = std::io::stdin().read_to_end(&mut text);
+    let Ok(paths) = Paths::from_env() else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let line = check_line(&paths, Some(hook_timeout()), &session, 0, &String::from_utf8_lossy(&text));
+    let _ = std::io::stdout().write_all(line.as_bytes());
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `vigil hook scratch [--file NAME]`: prints a private folder in memory (tmpfs) where the

@@ -314,9 +314,12 @@ fn init_command(mut args: Args) -> Outcome {
     };
     args.finish()?;
     let bin = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "vigil".into());
-    // The socket as this shell's environment places it (VIGIL_HOME, XDG_RUNTIME_DIR).
-    let socket = vigil::paths::Paths::from_env().map(|p| p.socket.display().to_string()).unwrap_or_default();
-    match init::script(&shell, &bin, &socket) {
+    // The socket as this shell's environment places it (VIGIL_HOME, XDG_RUNTIME_DIR), and
+    // what the hook takes from config.toml.
+    let paths = vigil::paths::Paths::from_env().ok();
+    let socket = paths.as_ref().map(|p| p.socket.display().to_string()).unwrap_or_default();
+    let settings = paths.as_ref().map(|p| init::HookSettings::read(&p.config)).unwrap_or_default();
+    match init::script(&shell, &bin, &socket, &settings) {
         Some(text) => {
             print!("{text}");
             Ok(ExitCode::SUCCESS)
@@ -341,6 +344,7 @@ fn hook_command(mut argv: Vec<String>) -> ExitCode {
         "end" => hook::end(args),
         "scratch" => hook::scratch(args),
         "relay" => relay::run(args),
+        "check" => hook::check(args),
         other => Err(UsageError(format!("unknown hook {other:?}"))),
     };
     match outcome {

@@ -10,12 +10,12 @@
 //! or the event is in the spool. The relay exits when the shell closes the channel.
 
 use crate::args::{Args, UsageError};
-use crate::hook::{deliver, log, spool, warning, Delivery};
+use crate::hook::{check_line, log, settle, spool, warning, Delivery};
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use vigil::channel::{self, ChannelRequest, Splitter};
-use vigil::connection::running_agent_pid;
+use vigil::connection::{running_agent_pid, ClientError, Connection};
 use vigil::paths::Paths;
 use vigil::protocol::{Request, Response};
 
@@ -39,7 +39,7 @@ pub fn run(args: Args) -> Result<ExitCode, UsageError> {
     let rest = std::env::var("VIGIL_HOOK_REST_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_REST_SECS);
     let rest = Duration::from_secs(rest.min(MAX_AWAY.as_secs()));
     let timeout = Duration::from_millis(ms.clamp(1, 5_000));
-    let mut relay = Relay { paths, timeout, away_until: None, rest, away: rest };
+    let mut relay = Relay { paths, timeout, away_until: None, rest, away: rest, conn: None, missed: None };
     let mut input = std::io::stdin().lock();
     let mut output = std::io::stdout().lock();
     let mut splitter = Splitter::default();
@@ -90,6 +90,11 @@ struct Relay {
     rest: Duration,
     /// The length of the next spell away.
     away: Duration,
+    /// The connection to the agent, kept between commands (the agent closes it when idle).
+    conn: Option<Connection>,
+    /// The seq of a start the agent did not answer in time: that command's end is not offered
+    /// to it either, so a frozen agent costs a command one deadline, not two.
+    missed: Option<u64>,
 }
 
 impl Relay {
@@ -110,7 +115,11 @@ impl Relay {
             ChannelRequest::Start { seq, start: None } => channel::started_line(seq, true, None, None),
             ChannelRequest::Start { seq, start: Some(start) } => {
                 let req = Request::Start(start);
+                self.missed = None;
                 let delivery = self.deliver(&req);
+                if matches!(delivery, Delivery::Spooled { timed_out: true }) {
+                    self.missed = Some(seq);
+                }
                 let shown = warning(&self.paths, &req, &delivery);
                 let notice = match &delivery {
                     Delivery::Live(Response::Started { notice, .. }) => notice.clone(),
@@ -119,8 +128,13 @@ impl Relay {
                 let kept = !matches!(delivery, Delivery::Lost);
                 channel::started_line(seq, kept, notice.as_deref(), shown.as_deref())
             }
+            ChannelRequest::Score { seq, session, text, .. } => self.check(seq, &session, &text),
             ChannelRequest::End { seq, shell, color, end } => {
-                let delivery = self.deliver(&Request::End(end));
+                let delivery = if self.missed == Some(seq) {
+                    spool(&self.paths, &Request::End(end))
+                } else {
+                    self.deliver(&Request::End(end))
+                };
                 let reply = match &delivery {
                     Delivery::Live(r) => Some(r),
                     _ => None,
@@ -128,6 +142,33 @@ impl Relay {
                 channel::ended_reply(seq, &shell, color, reply)
             }
         })
+    }
+
+    /// Asks the agent over the kept connection, or a new one; a kept connection the agent
+    /// closed meanwhile (idle, restarted) is replaced once. After a timeout the connection is
+    /// out of step (a late reply may come): it is dropped.
+    fn ask(&mut self, req: &Request) -> Result<Response, ClientError> {
+        for _ in 0..2 {
+            let (mut conn, kept) = match self.conn.take() {
+                Some(c) => (c, true),
+                None => (Connection::connect(&self.paths, self.timeout)?, false),
+            };
+            match conn.request(req) {
+                Ok(reply) => {
+                    self.conn = Some(conn);
+                    return Ok(reply);
+                }
+                Err(ClientError::Frame(_)) if kept => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(ClientError::Unexpected("the agent closed two connections in a row".into()))
+    }
+
+    /// The agent's verdict on a line not run yet, or the hard rules' while the agent rests.
+    fn check(&mut self, seq: u64, session: &str, text: &str) -> String {
+        let resting = self.away_until.is_some_and(|t| Instant::now() < t);
+        check_line(&self.paths, (!resting).then_some(self.timeout), session, seq, text)
     }
 
     /// Delivers live, or spools at once while the agent is being given a rest.
@@ -141,7 +182,8 @@ impl Relay {
                 return spool(&self.paths, req);
             }
         }
-        let delivery = deliver(&self.paths, req, self.timeout);
+        let live = self.ask(req);
+        let delivery = settle(&self.paths, req, live);
         match delivery {
             Delivery::Spooled { timed_out: true } if !self.rest.is_zero() => {
                 self.away_until = Some(Instant::now() + self.away);

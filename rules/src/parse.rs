@@ -227,9 +227,12 @@ fn drop_function_heads(tokens: Vec<Tok>) -> Vec<Tok> {
     tokens.into_iter().zip(keep).filter_map(|(t, k)| k.then_some(t)).collect()
 }
 
-/// Words that start or continue compound commands rather than name a program.
-const KEYWORDS: &[&str] =
-    &["if", "then", "else", "elif", "fi", "do", "done", "while", "until", "{", "}", "!", "esac", "in", "[[", "]]"];
+/// Words that start or continue compound commands rather than name a program: the POSIX
+/// shells', and fish's (`false; and rm -rf x`, `not test -d x`, `begin; ...; end`).
+const KEYWORDS: &[&str] = &[
+    "if", "then", "else", "elif", "fi", "do", "done", "while", "until", "{", "}", "!", "esac", "in", "[[", "]]", "and",
+    "or", "not", "begin", "end",
+];
 
 fn build_cmd(toks: Vec<Tok>, depth: usize, cx: &mut Cx) -> Option<Cmd> {
     let mut cmd = Cmd::default();
@@ -1064,6 +1067,8 @@ mod tests {
         assert_eq!(p.commands().next().unwrap().wrappers, ["sudo"]);
         // Looking a name up runs nothing.
         assert_eq!(argvs("command -v rm"), [vec!["command", "-v", "rm"]]);
+        // fish's command words are no programs.
+        assert_eq!(argvs("false; and rm -rf ~/; or not ls"), [vec!["false"], vec!["rm", "-rf", "~/"], vec!["ls"]]);
     }
 
     #[test]

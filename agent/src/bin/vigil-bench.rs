@@ -137,6 +137,11 @@ impl Drop for Home {
 /// Runs `n` commands of `true` in an interactive shell inside a pseudo-terminal (util-linux
 /// `script`), with `rc` as its start-up file and `env` added; returns the wall time.
 fn run_shell(shell: &str, rc: &str, env: &[(&str, &str)], home: &Path, n: usize) -> Duration {
+    run_lines(shell, rc, env, home, n, "true")
+}
+
+/// [`run_shell`] with `line` typed `n` times.
+fn run_lines(shell: &str, rc: &str, env: &[(&str, &str)], home: &Path, n: usize, line: &str) -> Duration {
     let rcdir = home.join(format!("rc-{shell}"));
     std::fs::create_dir_all(&rcdir).expect("rc dir");
     let inner = match shell {
@@ -158,7 +163,8 @@ fn run_shell(shell: &str, rc: &str, env: &[(&str, &str)], home: &Path, n: usize)
     };
     let mut input = String::new();
     for _ in 0..n {
-        input.push_str("true\n");
+        input.push_str(line);
+        input.push('\n');
     }
     input.push_str("exit\n");
     let start = Instant::now();
@@ -280,7 +286,13 @@ fn hooks(n: usize, rounds: usize) {
         let floor = per(best(&floor_hooks(shell), &[], n));
         let exec_d = per(best(&vigil_hooks(shell), &exec, n));
         let free = per(best(&vigil_hooks(shell), &[], n));
-        let atuin_cost = atuin.as_ref().map(|a| per(best(&atuin_hooks(shell, a), &[], n)));
+        // atuin's hooks call `atuin` by name: its folder goes first on the PATH, so that no
+        // wrapper (a pyenv shim) stands between the hook and the binary.
+        let atuin_cost = atuin.as_ref().map(|a| {
+            let dir = a.parent().map(Path::to_path_buf).unwrap_or_default();
+            let path = format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default());
+            per(best(&atuin_hooks(shell, a), &[("PATH", path.as_str())], n))
+        });
         // Frozen: each run is short, and a best-of would hide nothing here.
         let none_f = run_shell(shell, &bare_rc(shell), &[], &home.dir, frozen_n);
         let per_f = |d: Duration| d.saturating_sub(none_f).as_secs_f64() * 1e3 / frozen_n as f64;
@@ -297,6 +309,27 @@ fn hooks(n: usize, rounds: usize) {
         );
     }
     println!();
+    // The live mark's cost per keystroke, in zsh: long lines typed, with and without it.
+    if Command::new("zsh").arg("-c").arg("true").status().is_ok_and(|s| s.success()) {
+        let line = "true 'a line of sixty characters, typed key by key' 1234";
+        let lines = (n / 10).max(20);
+        let keys = (lines * (line.len() + 1)) as f64;
+        let run = |env: &[(&str, &str)]| {
+            (0..rounds)
+                .map(|_| run_lines("zsh", &vigil_hooks("zsh"), env, &home.dir, lines, line))
+                .min()
+                .unwrap_or_default()
+        };
+        let off = run(&[("VIGIL_LIVE", "0")]);
+        let on = run(&[]);
+        println!(
+            "zsh live mark: {lines} lines of {} keys: +{:.1} µs per key with the mark ({:.0} ms with, {:.0} ms without)",
+            line.len() + 1,
+            on.saturating_sub(off).as_secs_f64() * 1e6 / keys,
+            on.as_secs_f64() * 1e3,
+            off.as_secs_f64() * 1e3
+        );
+    }
     let client = bin("vigil");
     let size = std::fs::metadata(&client).map(|m| m.len()).unwrap_or(0);
     let starts = 200;
