@@ -229,6 +229,8 @@ __vigil_live_redraw() {
     emulate -L zsh
     setopt unset no_err_exit no_err_return
     [[ $__vigil_live == 1 && ${VIGIL_LIVE-1} != 0 ]] || return 0
+    # Keys still waiting (a paste, fast typing): typing has not paused, the next redraw sends.
+    (( PENDING > 0 )) && return 0
     [[ $BUFFER == "$__vigil_sent" ]] && return 0
     __vigil_sent=$BUFFER
     if [[ -z ${BUFFER//[[:space:]]/} || ${#BUFFER} -gt 4096 ]]; then

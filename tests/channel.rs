@@ -44,6 +44,20 @@ fn typed(sh: &mut Shell, tag: &str, n: usize) -> Vec<String> {
         .collect()
 }
 
+/// Runs `f` in each of `shells` that is installed: a fresh home, its agent running, and the
+/// shell started in it.
+fn each_shell(shells: &[&str], mut f: impl FnMut(&mut Env, Shell, &str)) {
+    for shell in shells {
+        if !have_shell(shell) {
+            continue;
+        }
+        let mut env = Env::new();
+        env.start_agent();
+        let sh = Shell::start(&env, shell, &[], "");
+        f(&mut env, sh, shell);
+    }
+}
+
 #[test]
 fn bash_falls_back_when_its_relay_is_killed_and_starts_a_new_one() {
     let mut env = Env::new();
@@ -67,13 +81,7 @@ fn bash_falls_back_when_its_relay_is_killed_and_starts_a_new_one() {
 
 #[test]
 fn an_agent_killed_under_an_open_shell_loses_nothing() {
-    for shell in ["bash", "zsh"] {
-        if !have_shell(shell) {
-            continue;
-        }
-        let mut env = Env::new();
-        env.start_agent();
-        let mut sh = Shell::start(&env, shell, &[], "");
+    each_shell(&["bash", "zsh"], |env, mut sh, shell| {
         let mut commands = typed(&mut sh, "live", 3);
         let want = if shell == "bash" { "coproc relay" } else { "zsocket to the agent" };
         assert_eq!(channel(&mut sh), want, "{shell}");
@@ -85,19 +93,13 @@ fn an_agent_killed_under_an_open_shell_loses_nothing() {
         commands.extend(typed(&mut sh, "again", 3));
         assert_eq!(channel(&mut sh), want, "{shell}: the channel opened again");
         sh.exit();
-        all_recorded_once(&env, shell, &commands);
-    }
+        all_recorded_once(env, shell, &commands);
+    });
 }
 
 #[test]
 fn a_frozen_agent_under_an_open_shell_still_warns_and_loses_nothing() {
-    for shell in ["bash", "zsh"] {
-        if !have_shell(shell) {
-            continue;
-        }
-        let mut env = Env::new();
-        env.start_agent();
-        let mut sh = Shell::start(&env, shell, &[], "");
+    each_shell(&["bash", "zsh"], |env, mut sh, shell| {
         let mut commands = typed(&mut sh, "warm", 2);
         env.signal_agent(libc::SIGSTOP);
         // A hard-rule hit is still warned about (the hook's rules, without the agent); the
@@ -110,27 +112,24 @@ fn a_frozen_agent_under_an_open_shell_still_warns_and_loses_nothing() {
         env.signal_agent(libc::SIGCONT);
         commands.extend(typed(&mut sh, "thawed", 2));
         sh.exit();
-        all_recorded_once(&env, shell, &commands);
-    }
+        all_recorded_once(env, shell, &commands);
+    });
 }
 
 #[test]
 fn doctor_names_the_channel_of_each_shell() {
-    for (shell, want) in
-        [("bash", "channel: coproc relay"), ("zsh", "channel: zsocket to the agent"), ("fish", "channel: exec")]
-    {
-        if !have_shell(shell) {
-            continue;
-        }
-        let mut env = Env::new();
-        env.start_agent();
-        let mut sh = Shell::start(&env, shell, &[], "");
+    each_shell(&["bash", "zsh", "fish"], |_, mut sh, shell| {
+        let want = match shell {
+            "bash" => "channel: coproc relay",
+            "zsh" => "channel: zsocket to the agent",
+            _ => "channel: exec",
+        };
         sh.run("echo warm");
         let vigil = common::bin("vigil");
         let out = sh.run(&format!("'{}' doctor", vigil.display()));
         assert!(out.contains(want), "{shell}: doctor says:\n{out}");
         sh.exit();
-    }
+    });
 }
 
 /// A line that hits a hard rule and does no harm: `false &&` keeps `rm` from running, and the
