@@ -6,10 +6,11 @@
 #
 # No fork, no exec: the shell keeps one connection to the agent's socket for its lifetime
 # (zsh/net/socket) and speaks the shell channel over it with `print` and `read -t` (the
-# protocol is in the client's `channel` module and the README). Where the channel cannot be
-# used (no agent yet, a broken connection, no zsh/net/socket, VIGIL_HOOK_CHANNEL=exec) the hook execs
-# `vigil hook start|end` instead, which starts the agent or spools; the connection is opened
-# again at the next command. An agent that does not answer within the deadline gets a rest:
+# protocol is in the client's `channel` module and the README). Where the socket cannot be
+# used (no agent yet, a broken connection, a missed deadline) the same message goes to a relay
+# coprocess started with the shell, which spools or starts the agent; without either (no
+# zsh/net/socket, VIGIL_HOOK_CHANNEL=exec, a relay that died twice) the hook execs `vigil hook
+# start|end`. The connection is opened again at the next command. An agent that does not answer within the deadline gets a rest:
 # for a second, then two, four... up to 30, events go straight to the spool
 # (VIGIL_HOOK_REST_SECS sets the first rest; 0, none).
 #
@@ -91,39 +92,81 @@ __vigil_close() {
     __vigil_unanswered=0
 }
 
+# The relay, a `vigil hook relay` coprocess started with the shell: where messages go while
+# the agent's socket cannot take them (the agent frozen, gone, or not started yet). It answers
+# at once, spools, warns on rule hits, and starts an agent that is gone, so that such a command
+# costs no exec; without it (it died twice) the hook execs the client.
+typeset -gi __vigil_rw=-1 __vigil_rr=-1 __vigil_relay_starts=0
+
+__vigil_relay_open() {
+    (( __vigil_rw >= 0 && __vigil_rr >= 0 )) && return 0
+    [[ ${VIGIL_HOOK_CHANNEL-} != exec && -x $__vigil_bin ]] || return 1
+    (( __vigil_relay_starts < 2 )) || return 1
+    __vigil_relay_starts=$((__vigil_relay_starts + 1))
+    # Not a job of the person's (no job number printed, disowned: nothing in `jobs`, no
+    # "running jobs" at exit), deaf to Ctrl-C and job-control signals.
+    setopt local_options no_monitor no_notify
+    coproc { trap '' INT QUIT TSTP TTIN TTOU; exec "$__vigil_bin" hook relay 2>/dev/null }
+    exec {__vigil_rw}>&p {__vigil_rr}<&p
+    disown %+ 2>/dev/null
+}
+
+__vigil_relay_close() {
+    (( __vigil_rw >= 0 )) && exec {__vigil_rw}>&-
+    (( __vigil_rr >= 0 )) && exec {__vigil_rr}<&-
+    __vigil_rw=-1 __vigil_rr=-1
+}
+
+# Reads from fd $3, within $4 seconds a line, the reply of verb $1 for seq $2 into
+# __vigil_reply, skipping replies to earlier messages that came after their deadline.
+__vigil_read_reply() {
+    local line us=$'\x1f'
+    while IFS= read -r -t $4 -u $3 line; do
+        __vigil_reply=( "${(@ps:$us:)line}" )
+        [[ ${__vigil_reply[1]-} == "$1" && ${__vigil_reply[2]-} == "$2" ]] && return 0
+    done
+    return 1
+}
+
 # Sends one message (its fields, each ended by a NUL) and reads the reply for it into
-# __vigil_reply: the reply's verb is $1, its seq $2. Fails, closing the channel, when the agent
-# is gone, sends garbage or misses the deadline (then it gets a rest).
+# __vigil_reply: the reply's verb is $1, its seq $2. To the agent's socket, or, when that cannot
+# take it (closed, gone, a missed deadline: then the agent gets a rest, and the relay is told),
+# to the relay. Fails when neither answers.
 __vigil_send() {
     local verb=$1 seq=$2
     shift 2
-    __vigil_open || return 1
     local f msg=''
     for f in "$@"; do msg+=$f$'\0'; done
-    if ! print -rn -- "$msg" 2>/dev/null >&$__vigil_fd; then
-        __vigil_close
-        VIGIL_CHANNEL='exec (the agent closed the channel)'
-        return 1
-    fi
-    local line us=$'\x1f'
-    # Replies to earlier messages that came after their deadline are skipped.
-    while IFS= read -r -t $__vigil_deadline -u $__vigil_fd line; do
-        __vigil_reply=( "${(@ps:$us:)line}" )
-        if [[ ${__vigil_reply[1]-} == "$verb" && ${__vigil_reply[2]-} == "$seq" ]]; then
-            __vigil_away=$__vigil_rest
-            return 0
+    if (( __vigil_missed != seq )) && __vigil_open; then
+        if print -rn -- "$msg" 2>/dev/null >&$__vigil_fd; then
+            if __vigil_read_reply $verb $seq $__vigil_fd $__vigil_deadline; then
+                __vigil_away=$__vigil_rest
+                return 0
+            fi
+            __vigil_close
+            # This command's end is not offered to the agent either: a frozen agent costs a
+            # command one deadline, not two.
+            __vigil_missed=$seq
+            local rest=$__vigil_away
+            # VIGIL_HOOK_REST_SECS=0: no rest, every command tries the agent.
+            if (( __vigil_away > 0 )); then
+                __vigil_away_until=$(( EPOCHSECONDS + __vigil_away ))
+                (( __vigil_away = __vigil_away < 16 ? __vigil_away * 2 : 30 ))
+            fi
+            __vigil_relay_open && print -rn -- "rest"$'\0'"$rest"$'\0' 2>/dev/null >&$__vigil_rw
+            VIGIL_CHANNEL='relay (the agent did not answer in time)'
+        else
+            __vigil_close
+            VIGIL_CHANNEL='relay (the agent closed the channel)'
         fi
-    done
-    __vigil_close
-    # This command's end is not offered to the agent either: a frozen agent costs a command
-    # one deadline, not two.
-    __vigil_missed=$seq
-    # VIGIL_HOOK_REST_SECS=0: no rest, every command tries the agent.
-    if (( __vigil_away > 0 )); then
-        __vigil_away_until=$(( EPOCHSECONDS + __vigil_away ))
-        (( __vigil_away = __vigil_away < 16 ? __vigil_away * 2 : 30 ))
     fi
-    VIGIL_CHANNEL='exec (the agent did not answer in time)'
+    __vigil_relay_open || return 1
+    if print -rn -- "$msg" 2>/dev/null >&$__vigil_rw && __vigil_read_reply $verb $seq $__vigil_rr 1; then
+        [[ $VIGIL_CHANNEL == relay* ]] || VIGIL_CHANNEL='relay (the agent socket cannot be used now)'
+        return 0
+    fi
+    __vigil_relay_close
+    VIGIL_CHANNEL='exec (the relay did not answer)'
     return 1
 }
 
@@ -195,8 +238,7 @@ __vigil_precmd() {
             ms=$msi
             dur=(--duration-ms "$ms")
         fi
-        if (( __vigil_missed != __vigil_seq )) &&
-            __vigil_send ended $__vigil_seq end "$__vigil_session" $__vigil_seq zsh $s "$ms" "${${NO_COLOR:+0}:-1}"; then
+        if __vigil_send ended $__vigil_seq end "$__vigil_session" $__vigil_seq zsh $s "$ms" "${${NO_COLOR:+0}:-1}"; then
             VIGIL_PROMPT_SEGMENT=${__vigil_reply[3]-}
         elif [[ -x $__vigil_bin ]]; then
             __vigil_exec_mode
@@ -325,6 +367,9 @@ if [[ $__vigil_confirm == (rules|unsafe) ]]; then
     zle -A accept-line __vigil_orig_accept_line
     zle -N accept-line __vigil_accept_line
 fi
+
+# The relay starts with the shell, so that it is ready (its rules built) when it is needed.
+__vigil_relay_open
 
 add-zsh-hook preexec __vigil_preexec
 add-zsh-hook precmd __vigil_precmd

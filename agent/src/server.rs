@@ -211,6 +211,8 @@ async fn handle_channel(mut stream: tokio::io::BufReader<Stream>, agent: &Arc<Ag
                 continue;
             }
             Ok(ChannelRequest::Score { seq, text, live: false, .. }) => scored(agent, seq, &text),
+            // For relays, which stand in for an agent that does not answer.
+            Ok(ChannelRequest::Rest { .. }) => continue,
             Err(e) => {
                 tracing::warn!("bad message on a shell channel: {e}");
                 let Some(seq) = fields.get(2).and_then(|f| std::str::from_utf8(f).ok()?.parse().ok()) else { continue };

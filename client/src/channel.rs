@@ -13,7 +13,11 @@
 //! end   NUL SESSION NUL SEQ NUL SHELL NUL EXIT NUL DURATION_MS NUL COLOR NUL
 //! check NUL SESSION NUL SEQ NUL TEXT NUL
 //! live  NUL SESSION NUL SEQ NUL TEXT NUL
+//! rest  NUL SECONDS NUL
 //! ```
+//!
+//! `rest` (to a relay only, unanswered) says that the agent just missed a deadline: for that
+//! long the relay spools without asking it.
 //!
 //! `check` scores a line that is not run yet (the second Enter) and is answered at once; `live`
 //! scores the line being typed, and is answered only after a pause: a newer `live`, or any other
@@ -157,6 +161,11 @@ pub enum ChannelRequest {
         /// The event's end.
         end: CommandEnd,
     },
+    /// The agent missed a deadline: do not ask it for `secs` seconds.
+    Rest {
+        /// How long.
+        secs: u64,
+    },
     /// Score a line without recording it: `check` (`live: false`) or `live`.
     Score {
         /// The hook's sequence number, echoed in the reply.
@@ -176,6 +185,7 @@ pub fn arity(verb: &[u8]) -> Option<usize> {
         b"start" => Some(7),
         b"end" => Some(6),
         b"check" | b"live" => Some(3),
+        b"rest" => Some(1),
         _ => None,
     }
 }
@@ -188,6 +198,10 @@ pub fn decode(fields: &[Vec<u8>], now_ms: i64) -> Result<ChannelRequest, Channel
     let want = arity(verb).ok_or_else(|| ChannelError::Verb(text(0)))?;
     if fields.len() != want + 1 {
         return Err(ChannelError::Field("count"));
+    }
+    if verb == b"rest" {
+        let secs = text(1).parse().map_err(|_| ChannelError::Field("SECONDS"))?;
+        return Ok(ChannelRequest::Rest { secs });
     }
     let session = text(1);
     if session.is_empty() {
@@ -375,6 +389,8 @@ mod tests {
         let msg = encode(&["live", "z", "12", "rm -rf ~/"]);
         let want = ChannelRequest::Score { seq: 12, session: "z".into(), text: "rm -rf ~/".into(), live: true };
         assert_eq!(decode(&fields(&msg), 0), Ok(want));
+        assert_eq!(decode(&fields(&encode(&["rest", "4"])), 0), Ok(ChannelRequest::Rest { secs: 4 }));
+        assert_eq!(decode(&fields(&encode(&["rest", "soon"])), 0), Err(ChannelError::Field("SECONDS")));
         let msg = encode(&["check", "z", "13", ""]);
         assert!(matches!(decode(&fields(&msg), 0), Ok(ChannelRequest::Score { seq: 13, live: false, .. })));
         assert_eq!(scored_line(3, "rule", Some("vigil: x\ny")), "scored\x1f3\x1frule\x1fvigil: x⏎y\n");

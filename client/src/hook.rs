@@ -124,22 +124,27 @@ pub fn start(mut args: Args) -> Result<ExitCode, UsageError> {
         // Once per shell: what is wrong in config.toml.
         let _ = writeln!(err, "{}", printable(n, usize::MAX));
     }
-    if let Some(w) = warning(&paths, &req, &delivery) {
+    if let Some(w) = warning(&req, &delivery, |c, cwd| vigil::offline::warning(&paths.config, c, cwd)) {
         let _ = writeln!(err, "{}", printable(&w, usize::MAX));
     }
     Ok(delivery.exit_code())
 }
 
 /// The warning to show before a command, if any, unless `VIGIL_WARN=0`: the agent's, or, when
-/// no agent answered, the hard rules' (the event went to the spool).
-pub fn warning(paths: &Paths, req: &Request, delivery: &Delivery) -> Option<String> {
+/// no agent answered, the hard rules' (`offline`, given the command and its folder; the event
+/// went to the spool).
+pub fn warning(
+    req: &Request,
+    delivery: &Delivery,
+    offline: impl FnOnce(&str, Option<&str>) -> Option<String>,
+) -> Option<String> {
     if std::env::var_os("VIGIL_WARN").is_some_and(|v| v == "0") {
         return None;
     }
     match (delivery, req) {
         (Delivery::Live(Response::Started { warning, .. }), _) => warning.clone(),
         (Delivery::Live(_), _) => None,
-        (_, Request::Start(s)) => vigil::offline::warning(&paths.config, &s.command, s.cwd.as_deref()),
+        (_, Request::Start(s)) => offline(&s.command, s.cwd.as_deref()),
         _ => None,
     }
 }
@@ -258,15 +263,21 @@ pub fn spool(paths: &Paths, req: &Request) -> Delivery {
 }
 
 /// The `scored` reply line for `text`, a line not run yet: the agent's, asked within
-/// `timeout` (`None`: do not ask), or the hard rules' (`rule` and the warning, or `unknown`).
-pub fn check_line(paths: &Paths, timeout: Option<Duration>, session: &str, seq: u64, text: &str) -> String {
+/// `timeout` (`None`: do not ask), or the hard rules' (`offline`: `rule` and the warning, or
+/// `unknown`).
+pub fn check_line(
+    paths: &Paths,
+    timeout: Option<Duration>,
+    (session, seq, text): (&str, u64, &str),
+    offline: impl FnOnce(&str) -> Option<String>,
+) -> String {
     if let Some(timeout) = timeout {
         let message = vigil::channel::encode(&["check", session, &seq.to_string(), text]);
         if let Ok(line) = Connection::connect(paths, timeout).and_then(|mut c| c.channel_exchange(&message)) {
             return line;
         }
     }
-    match vigil::offline::warning(&paths.config, text, None) {
+    match offline(text) {
         Some(w) => vigil::channel::scored_line(seq, "rule", Some(&w)),
         None => vigil::channel::scored_line(seq, "unknown", None),
     }
@@ -288,7 +299,10 @@ pub fn check(mut args: Args) -> Result<ExitCode, UsageError> {
     let Ok(paths) = Paths::from_env() else {
         return Ok(ExitCode::FAILURE);
     };
-    let line = check_line(&paths, Some(hook_timeout()), &session, 0, &String::from_utf8_lossy(&text));
+    let text = String::from_utf8_lossy(&text);
+    let line = check_line(&paths, Some(hook_timeout()), (&session, 0, &text), |t| {
+        vigil::offline::warning(&paths.config, t, None)
+    });
     let _ = std::io::stdout().write_all(line.as_bytes());
     Ok(ExitCode::SUCCESS)
 }

@@ -17,20 +17,43 @@ pub fn warning(config: &Path, command: &str, cwd: Option<&str>) -> Option<String
 
 /// [`warning`] for an already parsed configuration.
 pub fn warning_with(table: &toml::Table, command: &str, cwd: Option<&str>) -> Option<String> {
-    let warn = table.get("score").and_then(|s| s.get("warn")).and_then(toml::Value::as_bool);
-    if warn == Some(false) {
-        return None;
+    Offline::from_table(table).warning(command, cwd)
+}
+
+/// What [`warning`] builds from a configuration, built once for a process that warns again
+/// and again (the relay): the person's privacy policy and the rules in force.
+pub struct Offline {
+    warn: bool,
+    privacy: Privacy,
+    rules: RuleSet,
+}
+
+impl Offline {
+    /// From the configuration file at `config` (missing or broken: the defaults).
+    pub fn load(config: &Path) -> Offline {
+        let table =
+            std::fs::read_to_string(config).ok().and_then(|t| t.parse::<toml::Table>().ok()).unwrap_or_default();
+        Offline::from_table(&table)
     }
-    let privacy = Privacy::new(&lists_of_table(table)).0;
-    if !privacy.records(command, cwd) {
-        return None;
+
+    /// From a parsed configuration.
+    pub fn from_table(table: &toml::Table) -> Offline {
+        let warn = table.get("score").and_then(|s| s.get("warn")).and_then(toml::Value::as_bool) != Some(false);
+        let privacy = Privacy::new(&lists_of_table(table)).0;
+        // A bad [rules] section is the built-in rules, as in the agent.
+        let rules: RulesConfig = table.get("rules").cloned().and_then(|v| v.try_into().ok()).unwrap_or_default();
+        Offline { warn, privacy, rules: RuleSet::from_config(&rules).0 }
     }
-    // A bad [rules] section is the built-in rules, as in the agent.
-    let rules: RulesConfig = table.get("rules").cloned().and_then(|v| v.try_into().ok()).unwrap_or_default();
-    let (set, _) = RuleSet::from_config(&rules);
-    let redacted = privacy.redact(command);
-    let rule = set.check(&redacted)?;
-    Some(vigil_rules::rule_warning(&redacted, &rule.reason, &rule.id))
+
+    /// The warning for `command`, run in `cwd`, if a rule hits it.
+    pub fn warning(&self, command: &str, cwd: Option<&str>) -> Option<String> {
+        if !self.warn || !self.privacy.records(command, cwd) {
+            return None;
+        }
+        let redacted = self.privacy.redact(command);
+        let rule = self.rules.check(&redacted)?;
+        Some(vigil_rules::rule_warning(&redacted, &rule.reason, &rule.id))
+    }
 }
 
 #[cfg(test)]

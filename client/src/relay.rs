@@ -16,6 +16,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use vigil::channel::{self, ChannelRequest, Splitter};
 use vigil::connection::{running_agent_pid, ClientError, Connection};
+use vigil::offline::Offline;
 use vigil::paths::Paths;
 use vigil::protocol::{Request, Response};
 
@@ -39,7 +40,11 @@ pub fn run(args: Args) -> Result<ExitCode, UsageError> {
     let rest = std::env::var("VIGIL_HOOK_REST_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_REST_SECS);
     let rest = Duration::from_secs(rest.min(MAX_AWAY.as_secs()));
     let timeout = Duration::from_millis(ms.clamp(1, 5_000));
-    let mut relay = Relay { paths, timeout, away_until: None, rest, away: rest, conn: None, missed: None };
+    let mut relay =
+        Relay { paths, timeout, away_until: None, rest, away: rest, conn: None, missed: None, offline: None };
+    // Built before the first message: a relay stands in for an agent that does not answer,
+    // and must then answer at once (the secret shapes and the rules take milliseconds).
+    let _ = relay.offline().warning("curl -u warm:up https://x.invalid", None);
     let mut input = std::io::stdin().lock();
     let mut output = std::io::stdout().lock();
     let mut splitter = Splitter::default();
@@ -92,6 +97,8 @@ struct Relay {
     away: Duration,
     /// The connection to the agent, kept between commands (the agent closes it when idle).
     conn: Option<Connection>,
+    /// The hard rules as config.toml said when they were built, and the file's time then.
+    offline: Option<(Offline, Option<std::time::SystemTime>)>,
     /// The seq of a start the agent did not answer in time: that command's end is not offered
     /// to it either, so a frozen agent costs a command one deadline, not two.
     missed: Option<u64>,
@@ -120,7 +127,7 @@ impl Relay {
                 if matches!(delivery, Delivery::Spooled { timed_out: true }) {
                     self.missed = Some(seq);
                 }
-                let shown = warning(&self.paths, &req, &delivery);
+                let shown = warning(&req, &delivery, |c, cwd| self.offline().warning(c, cwd));
                 let notice = match &delivery {
                     Delivery::Live(Response::Started { notice, .. }) => notice.clone(),
                     _ => None,
@@ -129,6 +136,10 @@ impl Relay {
                 channel::started_line(seq, kept, notice.as_deref(), shown.as_deref())
             }
             ChannelRequest::Score { seq, session, text, .. } => self.check(seq, &session, &text),
+            ChannelRequest::Rest { secs } => {
+                self.away_until = Some(Instant::now() + Duration::from_secs(secs.min(MAX_AWAY.as_secs())));
+                return None;
+            }
             ChannelRequest::End { seq, shell, color, end } => {
                 let delivery = if self.missed == Some(seq) {
                     spool(&self.paths, &Request::End(end))
@@ -142,6 +153,12 @@ impl Relay {
                 channel::ended_reply(seq, &shell, color, reply)
             }
         })
+    }
+
+    /// The hard rules, for warnings while the agent is away: built on first use, and again
+    /// when config.toml changes.
+    fn offline(&mut self) -> &Offline {
+        cached(&mut self.offline, &self.paths.config)
     }
 
     /// Asks the agent over the kept connection, or a new one; a kept connection the agent
@@ -168,7 +185,10 @@ impl Relay {
     /// The agent's verdict on a line not run yet, or the hard rules' while the agent rests.
     fn check(&mut self, seq: u64, session: &str, text: &str) -> String {
         let resting = self.away_until.is_some_and(|t| Instant::now() < t);
-        check_line(&self.paths, (!resting).then_some(self.timeout), session, seq, text)
+        let timeout = (!resting).then_some(self.timeout);
+        let offline = &mut self.offline;
+        let config = &self.paths.config;
+        check_line(&self.paths, timeout, (session, seq, text), |t| cached(offline, config).warning(t, None))
     }
 
     /// Delivers live, or spools at once while the agent is being given a rest.
@@ -197,4 +217,13 @@ impl Relay {
         }
         delivery
     }
+}
+
+/// `slot`'s rules, built again when `config` changed since (or never built).
+fn cached<'a>(slot: &'a mut Option<(Offline, Option<std::time::SystemTime>)>, config: &std::path::Path) -> &'a Offline {
+    let stamp = std::fs::metadata(config).and_then(|m| m.modified()).ok();
+    if slot.as_ref().is_none_or(|(_, built)| *built != stamp) {
+        *slot = Some((Offline::load(config), stamp));
+    }
+    &slot.get_or_insert_with(|| (Offline::load(config), stamp)).0
 }
