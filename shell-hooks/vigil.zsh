@@ -153,7 +153,8 @@ __vigil_send() {
                 __vigil_away_until=$(( EPOCHSECONDS + __vigil_away ))
                 (( __vigil_away = __vigil_away < 16 ? __vigil_away * 2 : 30 ))
             fi
-            __vigil_relay_open && print -rn -- "rest"$'\0'"$rest"$'\0' 2>/dev/null >&$__vigil_rw
+            # At least this command's messages: the relay must not wait for the agent again.
+            __vigil_relay_open && print -rn -- "rest"$'\0'"$(( rest > 0 ? rest : 1 ))"$'\0' 2>/dev/null >&$__vigil_rw
             VIGIL_CHANNEL='relay (the agent did not answer in time)'
         else
             __vigil_close

@@ -273,7 +273,12 @@ fn hooks(n: usize, rounds: usize) {
     println!("| shell | no hooks | floor: /bin/true x2 | vigil exec'd | vigil fork-free | atuin | fork-free / floor | frozen: exec'd | frozen: fork-free |");
     println!("|---|---|---|---|---|---|---|---|---|");
     let exec = [("VIGIL_HOOK_CHANNEL", "exec")];
+    // VIGIL_BENCH_SHELLS=zsh,fish: only those.
+    let only = std::env::var("VIGIL_BENCH_SHELLS").unwrap_or_default();
     for shell in ["bash", "zsh", "fish"] {
+        if !only.is_empty() && !only.split(',').any(|s| s == shell) {
+            continue;
+        }
         if Command::new(shell).arg("-c").arg("true").status().map_or(true, |s| !s.success()) {
             println!("| {shell} | not installed | | | | | | | |");
             continue;
