@@ -6,16 +6,16 @@
 #
 # No fork, no exec: the shell keeps one connection to the agent's socket for its lifetime
 # (zsh/net/socket) and speaks the shell channel over it with `print` and `read -t` (the
-# protocol is in the client's `channel` module and the README). Where the socket cannot be
-# used (no agent yet, a broken connection, a missed deadline) the same message goes to a relay
-# coprocess started with the shell, which spools or starts the agent; without either (no
+# protocol is in the client's `channel` module and ARCHITECTURE.md). Where the socket cannot
+# be used (no agent yet, a broken connection, a missed deadline) the same message goes to a
+# relay coprocess started with the shell, which spools or starts the agent; without either (no
 # zsh/net/socket, VIGIL_HOOK_CHANNEL=exec, a relay that died twice) the hook execs `vigil hook
-# start|end`. The connection is opened again at the next command. An agent that does not answer within the deadline gets a rest:
-# for a second, then two, four... up to 30, events go straight to the spool
-# (VIGIL_HOOK_REST_SECS sets the first rest; 0, none).
+# start|end`. The connection is opened again at the next command. An agent that does not
+# answer within the deadline gets a rest: for a second, then two, four... up to 30, messages
+# go to the relay, which spools them (VIGIL_HOOK_REST_SECS sets the first rest; 0, none).
 #
 # The command line never goes into an argument of the client: any local user can read
-# /proc/PID/cmdline. It goes on a pipe. The person's options (nounset, errexit) are turned
+# /proc/PID/cmdline. It goes on the channel, or on a pipe. The person's options (nounset, errexit) are turned
 # off inside our functions only (localoptions): a failing hook command must not end the shell.
 
 # Interactive shells only, once per shell (the guard is not exported: a nested zsh gets its

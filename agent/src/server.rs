@@ -215,12 +215,8 @@ async fn handle_channel(mut stream: tokio::io::BufReader<Stream>, agent: &Arc<Ag
             Ok(ChannelRequest::Rest { .. }) => continue,
             Err(e) => {
                 tracing::warn!("bad message on a shell channel: {e}");
-                let Some(seq) = fields.get(2).and_then(|f| std::str::from_utf8(f).ok()?.parse().ok()) else { continue };
-                match fields.first().map(Vec::as_slice) {
-                    Some(b"start") => channel::started_line(seq, false, None, None),
-                    Some(b"end") => channel::ended_reply(seq, "", false, None),
-                    _ => channel::scored_line(seq, "unknown", None),
-                }
+                let Some(line) = channel::broken_reply(&fields) else { continue };
+                line
             }
         };
         let sent = stream.get_mut().write_all(line.as_bytes()).await;

@@ -237,6 +237,18 @@ pub fn decode(fields: &[Vec<u8>], now_ms: i64) -> Result<ChannelRequest, Channel
     Ok(ChannelRequest::End { seq, shell, color, end })
 }
 
+/// The reply to a message that could not be decoded (`fields` as they came): the verb's "not
+/// kept" or "unknown" line, so that the hook stops waiting and falls back; `None` when the
+/// message does not even name its seq.
+pub fn broken_reply(fields: &[Vec<u8>]) -> Option<String> {
+    let seq = fields.get(2).and_then(|f| std::str::from_utf8(f).ok()?.parse().ok())?;
+    Some(match fields.first().map(Vec::as_slice) {
+        Some(b"start") => started_line(seq, false, None, None),
+        Some(b"end") => ended_reply(seq, "", false, None),
+        _ => scored_line(seq, "unknown", None),
+    })
+}
+
 /// Encodes a message as a hook writes it (for tests, the relay's own tests and benchmarks).
 pub fn encode(fields: &[&str]) -> Vec<u8> {
     let mut out = Vec::new();

@@ -1,6 +1,6 @@
 //! `vigil hook relay`: the coprocess a bash shell starts once and then talks to with builtins
 //! only (`printf` to its stdin, `read -t` from its stdout), so that a command costs the shell
-//! no fork. It reads the shell channel's messages (`vigil::channel`), hands each to the agent as
+//! no fork; zsh keeps one on standby for the messages the agent's socket cannot take. It reads the shell channel's messages (`vigil::channel`), hands each to the agent as
 //! `vigil hook start|end` would, and answers every one, within its deadline, whatever the agent
 //! does: an agent that is not there is started and the event spooled, an agent that does not
 //! answer in time gets the events that follow spooled at once for a while (so a frozen agent
@@ -111,11 +111,7 @@ impl Relay {
             Ok(r) => r,
             Err(e) => {
                 log(&self.paths, &format!("relay: {e}"));
-                let seq = fields.get(2).and_then(|f| std::str::from_utf8(f).ok()?.parse().ok())?;
-                return Some(match fields.first().map(Vec::as_slice) {
-                    Some(b"start") => channel::started_line(seq, false, None, None),
-                    _ => channel::ended_reply(seq, "", false, None),
-                });
+                return channel::broken_reply(fields);
             }
         };
         Some(match request {
