@@ -7,7 +7,7 @@ use crate::writer::Writer;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use vigil::protocol::{CommandEnd, CommandStart, ErrorKind, ErrorReply, Request, Response, Segment};
+use vigil::protocol::{CommandEnd, CommandStart, ErrorKind, ErrorReply, Request, Response, ScoreRecord, Segment};
 
 /// At most this many shells are remembered as having a command running; older entries are
 /// dropped first (a shell that was killed never sends its end).
@@ -68,11 +68,13 @@ impl Capture {
         &self.writer
     }
 
-    /// Redacts and scores `command` as a start would, recording nothing: builds what those
-    /// build lazily.
-    pub fn start_dry(&self, command: &str) {
-        let redacted = self.privacy.redact(command);
-        let _ = self.scorer.warning(&self.scorer.score(&redacted));
+    /// Scores `command` as a start would (redacted first), recording nothing: its score and the
+    /// warning a start would show. For a line not run yet (the channel's `check` and `live`),
+    /// and to build at start-up what scoring builds lazily.
+    pub fn score_line(&self, command: &str) -> (ScoreRecord, Option<String>) {
+        let score = self.scorer.score(&self.privacy.redact(command));
+        let warning = self.scorer.warning(&score);
+        (score, warning)
     }
 
     /// Records a command about to run.

@@ -197,7 +197,7 @@ async fn serve(paths: &Paths, agent: Arc<Agent>, spool_poll_secs: u64) -> Result
     // exists, the first command of a shell does not wait on them past its hook's deadline.
     let warm = agent.clone();
     let _ = tokio::task::spawn_blocking(move || {
-        warm.capture.start_dry("curl -u warm:up-only-not-a-secret https://x.invalid")
+        warm.capture.score_line("curl -u warm:up-only-not-a-secret https://x.invalid")
     })
     .await;
     let listener = tokio::net::UnixListener::bind(&paths.socket).map_err(listen_err)?;

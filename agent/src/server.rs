@@ -232,10 +232,9 @@ async fn handle_channel(mut stream: tokio::io::BufReader<Stream>, agent: &Arc<Ag
 /// nowhere. A line that panics the scorer is `unknown`, and the channel goes on.
 fn scored(agent: &Arc<Agent>, seq: u64, text: &str) -> String {
     let verdict = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let scorer = agent.capture.scorer();
-        let rec = scorer.score(&agent.capture.privacy().redact(text));
+        let (rec, warning) = agent.capture.score_line(text);
         let rule = rec.label == vigil::protocol::Label::Unsafe && rec.reason.starts_with("rule:");
-        (if rule { "rule" } else { rec.label.as_str() }, scorer.warning(&rec))
+        (if rule { "rule" } else { rec.label.as_str() }, warning)
     }));
     match verdict {
         Ok((verdict, warning)) => channel::scored_line(seq, verdict, warning.as_deref()),

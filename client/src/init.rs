@@ -42,8 +42,7 @@ impl HookSettings {
 
     /// The settings in the config file at `path` (missing or unreadable: the defaults).
     pub fn read(path: &std::path::Path) -> HookSettings {
-        let table = std::fs::read_to_string(path).ok().and_then(|t| t.parse::<toml::Table>().ok()).unwrap_or_default();
-        HookSettings::from_table(&table)
+        HookSettings::from_table(&vigil::privacy::config_table(path))
     }
 }
 

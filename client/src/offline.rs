@@ -3,16 +3,14 @@
 //! `[redact]` and `[score] warn` from config.toml) to the redacted command. The model and the
 //! person's labels live in the agent: without it, only a rule hit warns.
 
-use crate::privacy::{lists_of_table, Privacy};
+use crate::privacy::{config_table, lists_of_table, Privacy};
 use std::path::Path;
 use vigil_rules::{RuleSet, RulesConfig};
 
 /// The warning for `command`, run in `cwd`, given the configuration file `config`; `None` for
 /// a command that hits no rule, that is not recorded, or when warnings are off.
 pub fn warning(config: &Path, command: &str, cwd: Option<&str>) -> Option<String> {
-    // A missing or broken file is the defaults, as for the agent (which reports it).
-    let table = std::fs::read_to_string(config).ok().and_then(|t| t.parse::<toml::Table>().ok()).unwrap_or_default();
-    warning_with(&table, command, cwd)
+    Offline::load(config).warning(command, cwd)
 }
 
 /// [`warning`] for an already parsed configuration.
@@ -31,9 +29,7 @@ pub struct Offline {
 impl Offline {
     /// From the configuration file at `config` (missing or broken: the defaults).
     pub fn load(config: &Path) -> Offline {
-        let table =
-            std::fs::read_to_string(config).ok().and_then(|t| t.parse::<toml::Table>().ok()).unwrap_or_default();
-        Offline::from_table(&table)
+        Offline::from_table(&config_table(config))
     }
 
     /// From a parsed configuration.

@@ -61,8 +61,7 @@ impl Privacy {
     /// file means the defaults; a file that cannot be read or parsed gives the defaults too
     /// (built-in redaction still applies), and the agent reports what is wrong with it.
     pub fn from_config_file(path: &Path) -> Privacy {
-        let lists = std::fs::read_to_string(path).ok().map(|t| lists_of_toml(&t)).unwrap_or_default();
-        Privacy::new(&lists).0
+        Privacy::new(&lists_of_table(&config_table(path))).0
     }
 
     /// The command with its secrets replaced: built-in shapes, then the person's patterns.
@@ -84,13 +83,15 @@ fn in_folder(dir: &str, folder: &str) -> bool {
     dir.strip_prefix(folder).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
-/// The `[redact]` lists of a configuration file's text; what is not a list of strings is
-/// left out (the agent's configuration check names it).
-pub fn lists_of_toml(text: &str) -> RedactLists {
-    text.parse::<toml::Table>().map(|t| lists_of_table(&t)).unwrap_or_default()
+/// The configuration file at `path` as a table, for the client's readers of it (privacy, the
+/// offline rules, the hook settings): a missing, unreadable or unparsable file is an empty one,
+/// so each section takes its defaults (the agent's configuration check names what is wrong).
+pub fn config_table(path: &Path) -> toml::Table {
+    std::fs::read_to_string(path).ok().and_then(|t| t.parse::<toml::Table>().ok()).unwrap_or_default()
 }
 
-/// The `[redact]` lists of a parsed configuration.
+/// The `[redact]` lists of a parsed configuration; what is not a list of strings is left out
+/// (the agent's configuration check names it).
 pub fn lists_of_table(table: &toml::Table) -> RedactLists {
     let Some(redact) = table.get("redact").and_then(toml::Value::as_table) else { return RedactLists::default() };
     let strings = |key: &str| -> Vec<String> {
@@ -123,13 +124,20 @@ mod tests {
 
     #[test]
     fn the_redact_section_is_read_from_toml() {
-        let lists = lists_of_toml(
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        let lists_in = |text: &str| {
+            std::fs::write(&file, text).unwrap();
+            lists_of_table(&config_table(&file))
+        };
+        let lists = lists_in(
             "[score]\nwarn_at = 0.5\n[redact]\nextra_patterns = ['corp-[0-9]+']\nignore_commands = [\"^secret-tool\"]\nignore_folders = ['/home/me/vault/', 3]\n",
         );
         assert_eq!(lists.extra_patterns, vec!["corp-[0-9]+"]);
         assert_eq!(lists.ignore_commands, vec!["^secret-tool"]);
         assert_eq!(lists.ignore_folders, vec!["/home/me/vault/"]);
-        assert_eq!(lists_of_toml("not = [toml"), RedactLists::default());
+        assert_eq!(lists_in("not = [toml"), RedactLists::default());
+        assert_eq!(lists_of_table(&config_table(&dir.path().join("missing.toml"))), RedactLists::default());
     }
 
     #[test]
