@@ -97,31 +97,38 @@ __vigil_relay_read() {
     return 1
 }
 
-# Hands the current command to the relay: $1 is `history` or `history-expected`, $2 the
-# expected text. The group command with a redirection runs in the shell itself: no fork.
-__vigil_relay_start() {
+# Writes one message to the relay by running "$@" (builtins and functions only: they run in
+# the shell itself, no fork) with its output on the relay's input, then reads the reply of verb
+# $1 for seq $2.
+__vigil_relay_send() {
+    local verb=$1 seq=$2
+    shift 2
     __vigil_relay_open || return 1
     local fd=${__VIGIL_RELAY[1]-}
     if [[ -z $fd ]]; then return 1; fi
-    if ! { printf 'start\0%s\0%s\0bash\0%s\0%s\0' "$__vigil_session" "$__vigil_seq" "$PWD" "$1" &&
-        HISTTIMEFORMAT='' builtin history 1 && printf '\0%s\0' "${2-}"; } 2>/dev/null 1>&"$fd"; then
+    if ! "$@" 2>/dev/null 1>&"$fd"; then
         __vigil_relay_drop "the relay closed the channel"
         return 1
     fi
-    __vigil_relay_read started
+    __vigil_relay_read "$verb" "$seq"
+}
+
+# The start message of the current command: $1 is `history` or `history-expected`, $2 the
+# expected text; the line is `history 1` output, written by the shell itself.
+__vigil_start_message() {
+    printf 'start\0%s\0%s\0bash\0%s\0%s\0' "$__vigil_session" "$__vigil_seq" "$PWD" "$1" &&
+        HISTTIMEFORMAT='' builtin history 1 && printf '\0%s\0' "${2-}"
+}
+
+# Hands the current command to the relay ($1 and $2 as for __vigil_start_message).
+__vigil_relay_start() {
+    __vigil_relay_send started "$__vigil_seq" __vigil_start_message "$1" "${2-}"
 }
 
 # Asks the relay for the verdict on $1, a line not run yet.
 __vigil_relay_check() {
-    __vigil_relay_open || return 1
-    local fd=${__VIGIL_RELAY[1]-}
-    if [[ -z $fd ]]; then return 1; fi
     __vigil_ask=$((__vigil_ask + 1))
-    if ! printf 'check\0%s\0%s\0%s\0' "$__vigil_session" "$__vigil_ask" "$1" 2>/dev/null 1>&"$fd"; then
-        __vigil_relay_drop "the relay closed the channel"
-        return 1
-    fi
-    __vigil_relay_read scored "$__vigil_ask"
+    __vigil_relay_send scored "$__vigil_ask" printf 'check\0%s\0%s\0%s\0' "$__vigil_session" "$__vigil_ask" "$1"
 }
 
 # The second Enter ([score] confirm = "rules" or "unsafe"). Enter types two keys: the check
@@ -163,15 +170,9 @@ fi
 
 # Hands the end of the command to the relay: $1 is the status, $2 the duration (or empty).
 __vigil_relay_end() {
-    __vigil_relay_open || return 1
-    local fd=${__VIGIL_RELAY[1]-} color=1
-    if [[ -z $fd ]]; then return 1; fi
+    local color=1
     if [[ -n ${NO_COLOR-} ]]; then color=0; fi
-    if ! printf 'end\0%s\0%s\0bash\0%s\0%s\0%s\0' "$__vigil_session" "$__vigil_seq" "$1" "$2" "$color" 2>/dev/null 1>&"$fd"; then
-        __vigil_relay_drop "the relay closed the channel"
-        return 1
-    fi
-    __vigil_relay_read ended
+    __vigil_relay_send ended "$__vigil_seq" printf 'end\0%s\0%s\0bash\0%s\0%s\0%s\0' "$__vigil_session" "$__vigil_seq" "$1" "$2" "$color"
 }
 
 # A private in-memory folder (tmpfs) for the current command line. Capturing a builtin's
