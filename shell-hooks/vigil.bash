@@ -47,6 +47,14 @@ export VIGIL_HOOK="bash: own DEBUG trap and PROMPT_COMMAND"
 export VIGIL_CHANNEL="exec (not opened yet)"
 __vigil_relay_starts=0
 __vigil_reply=()
+# An end written to the relay and not waited for (its segment came with the start's reply):
+# its seq until the relay's `ended` reply goes by, and its status and duration, for the exec'd
+# client if the relay is given up on first. Whether this command's start went to the relay, and
+# the segment that came with it.
+__vigil_unacked=
+__vigil_unacked_end=()
+__vigil_via=
+__vigil_seg=
 # [score] confirm, as config.toml said when this shell started; lines checked before they run
 # are numbered apart from commands.
 __vigil_confirm=__VIGIL_CONFIRM__
@@ -66,6 +74,8 @@ __vigil_relay_open() {
         return 1
     fi
     __vigil_relay_starts=$((__vigil_relay_starts + 1))
+    # A new relay knows nothing of an end the old one did not answer.
+    __vigil_settle
     # Ctrl-C and job-control signals are the person's commands', never the relay's. Disowned:
     # the relay is no job of the person's (`jobs`, `fg`, the "Done" line).
     coproc __VIGIL_RELAY { trap '' INT QUIT TSTP TTIN TTOU; exec "$__vigil_bin" hook relay 2>/dev/null; }
@@ -82,6 +92,21 @@ __vigil_relay_drop() {
     if [[ -n ${__VIGIL_RELAY[1]-} ]]; then eval "exec ${__VIGIL_RELAY[1]}>&-"; fi
     if [[ -n ${__VIGIL_RELAY[0]-} ]]; then eval "exec ${__VIGIL_RELAY[0]}<&-"; fi
     unset __VIGIL_RELAY __VIGIL_RELAY_PID
+    __vigil_settle
+}
+
+# Hands an end the relay took but never answered (it died, or was given up on) to the exec'd
+# client, before any other message. An end that arrives twice closes its event once.
+__vigil_settle() {
+    if [[ -z $__vigil_unacked ]]; then return 0; fi
+    local seq=$__vigil_unacked
+    __vigil_unacked=
+    local -a dur=()
+    if [[ -n ${__vigil_unacked_end[1]-} ]]; then dur=(--duration-ms "${__vigil_unacked_end[1]}"); fi
+    if [[ -x $__vigil_bin ]]; then
+        "$__vigil_bin" hook end --shell bash --session "$__vigil_session" --seq "$seq" \
+            --exit "${__vigil_unacked_end[0]-0}" ${dur[@]+"${dur[@]}"} >/dev/null 2>&1 || :
+    fi
 }
 
 # Reads the relay's reply of verb $1 for seq $2 (default: this command's) into __vigil_reply,
@@ -91,6 +116,9 @@ __vigil_relay_read() {
     local fd=${__VIGIL_RELAY[0]-} seq=${2-$__vigil_seq}
     if [[ -z $fd ]]; then return 1; fi
     while IFS=$'\x1f' read -r -t 1 -u "$fd" -a __vigil_reply; do
+        if [[ -n $__vigil_unacked && ${__vigil_reply[0]-} == ended && ${__vigil_reply[1]-} == "$__vigil_unacked" ]]; then
+            __vigil_unacked=
+        fi
         if [[ ${__vigil_reply[0]-} == "$1" && ${__vigil_reply[1]-} == "$seq" ]]; then return 0; fi
     done
     __vigil_relay_drop "the relay did not answer"
@@ -168,11 +196,31 @@ if [[ $__vigil_confirm == rules || $__vigil_confirm == unsafe ]]; then
     unset __vigil_map
 fi
 
-# Hands the end of the command to the relay: $1 is the status, $2 the duration (or empty).
-__vigil_relay_end() {
+# The end message of the current command: $1 is the status, $2 the duration (or empty).
+__vigil_end_message() {
     local color=1
     if [[ -n ${NO_COLOR-} ]]; then color=0; fi
-    __vigil_relay_send ended "$__vigil_seq" printf 'end\0%s\0%s\0bash\0%s\0%s\0%s\0' "$__vigil_session" "$__vigil_seq" "$1" "$2" "$color"
+    printf 'end\0%s\0%s\0bash\0%s\0%s\0%s\0' "$__vigil_session" "$__vigil_seq" "$1" "$2" "$color"
+}
+
+# Hands the end of the command to the relay and waits for its segment ($1, $2 as above).
+__vigil_relay_end() {
+    __vigil_relay_send ended "$__vigil_seq" __vigil_end_message "$1" "$2"
+}
+
+# Writes the end to the relay without waiting for the answer ($1, $2 as above): its segment
+# came with the start's reply, and the prompt does not wait for a second round trip. The end is
+# kept until its reply goes by in __vigil_relay_read.
+__vigil_relay_post() {
+    __vigil_settle
+    local fd=${__VIGIL_RELAY[1]-}
+    if [[ -z $fd ]]; then return 1; fi
+    if ! __vigil_end_message "$1" "$2" 2>/dev/null 1>&"$fd"; then
+        __vigil_relay_drop "the relay closed the channel"
+        return 1
+    fi
+    __vigil_unacked=$__vigil_seq
+    __vigil_unacked_end=("$1" "$2")
 }
 
 # A private in-memory folder (tmpfs) for the current command line. Capturing a builtin's
@@ -190,17 +238,20 @@ __vigil_start() {
     __vigil_seq=$((__vigil_seq + 1))
     __vigil_running=1
     __vigil_t0=${EPOCHREALTIME-}
-    local -a args=(hook start --shell bash --session "$__vigil_session" --seq "$__vigil_seq" --cwd "$PWD")
-    if [[ -n ${1+set} ]]; then args+=(--expected-follows); fi
     local mode=history
     if [[ -n ${1+set} ]]; then mode=history-expected; fi
+    __vigil_via=
     if __vigil_relay_start "$mode" "${1-}" && [[ ${__vigil_reply[2]-} == 1 ]]; then
+        __vigil_via=relay
+        if [[ -n ${NO_COLOR-} ]]; then __vigil_seg=${__vigil_reply[6]-}; else __vigil_seg=${__vigil_reply[5]-}; fi
         # The notice (once per shell: what is wrong in config.toml), then the warning; both
         # come escaped. printf is a builtin.
         if [[ -n ${__vigil_reply[3]-} ]]; then printf '%s\n' "${__vigil_reply[3]}" >&2; fi
         if [[ -n ${__vigil_reply[4]-} && ${VIGIL_WARN-1} != 0 ]]; then printf '%s\n' "${__vigil_reply[4]}" >&2; fi
         return 0
     fi
+    local -a args=(hook start --shell bash --session "$__vigil_session" --seq "$__vigil_seq" --cwd "$PWD")
+    if [[ -n ${1+set} ]]; then args+=(--expected-follows); fi
     # A group command with a redirection runs in the shell itself: no fork. stderr goes
     # first, so that a folder gone read-only or missing leaves no message on the terminal.
     if [[ -n $__vigil_scratch ]] && { HISTTIMEFORMAT='' builtin history 1 && __vigil_expected "$@"; } 2>/dev/null >"$__vigil_scratch"; then
@@ -232,7 +283,9 @@ __vigil_end() {
         # No redirection here: with one, bash forks twice for the substitution. The client
         # writes nothing to stderr on this path. A failing client leaves no segment (and,
         # caught, does not end a shell under set -e).
-        if __vigil_relay_end "$status" "$ms"; then
+        if [[ $__vigil_via == relay ]] && __vigil_relay_post "$status" "$ms"; then
+            VIGIL_PROMPT_SEGMENT=$__vigil_seg
+        elif __vigil_relay_end "$status" "$ms"; then
             VIGIL_PROMPT_SEGMENT=${__vigil_reply[2]-}
         elif [[ -x $__vigil_bin ]]; then
             VIGIL_PROMPT_SEGMENT=$("$__vigil_bin" hook end --shell bash --session "$__vigil_session" \

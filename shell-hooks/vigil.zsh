@@ -40,6 +40,12 @@ typeset -gi __vigil_ask=0 __vigil_watched=-1
 # Bytes of live lines sent since the agent last answered one.
 typeset -gi __vigil_unanswered=0
 typeset -g __vigil_sent='' __vigil_marked='' __vigil_confirmed='' __vigil_live_seen=''
+# An end written to the socket and not waited for (its segment came with the start's reply):
+# its seq until its `ended` reply goes by, and its fields, to hand it over again the next way
+# if the channel breaks first. Where this command's start went (socket, relay), and the segment
+# that came with it.
+typeset -g __vigil_unacked='' __vigil_via='' __vigil_seg=''
+typeset -ga __vigil_unacked_msg
 zmodload zsh/net/socket 2>/dev/null && typeset -gi __vigil_can_socket=1
 typeset -g __vigil_session="zsh-$$-${EPOCHSECONDS:-$SECONDS}-$RANDOM$RANDOM"
 typeset -gi __vigil_seq=0 __vigil_running=0
@@ -72,6 +78,8 @@ __vigil_open() {
         return 1
     fi
     (( EPOCHSECONDS >= __vigil_away_until )) || return 1
+    # A new connection knows nothing of an end the old one did not answer.
+    __vigil_settle
     # The socket's folder must be ours and closed to others (a symbolic link is not a folder
     # here): commands are never handed to a socket someone else could have planted.
     local -a ok
@@ -123,6 +131,8 @@ __vigil_read_reply() {
     local line us=$'\x1f'
     while IFS= read -r -t $4 -u $3 line; do
         __vigil_reply=( "${(@ps:$us:)line}" )
+        [[ -n $__vigil_unacked && ${__vigil_reply[1]-} == ended && ${__vigil_reply[2]-} == "$__vigil_unacked" ]] &&
+            __vigil_unacked=''
         [[ ${__vigil_reply[1]-} == "$1" && ${__vigil_reply[2]-} == "$2" ]] && return 0
     done
     return 1
@@ -141,6 +151,7 @@ __vigil_send() {
         if print -rn -- "$msg" 2>/dev/null >&$__vigil_fd; then
             if __vigil_read_reply $verb $seq $__vigil_fd $__vigil_deadline; then
                 __vigil_away=$__vigil_rest
+                __vigil_via=socket
                 return 0
             fi
             __vigil_close
@@ -161,14 +172,55 @@ __vigil_send() {
             VIGIL_CHANNEL='relay (the agent closed the channel)'
         fi
     fi
+    # An end the socket did not answer goes first: it must come before this message.
+    __vigil_settle
+    __vigil_via=''
     __vigil_relay_open || return 1
     if print -rn -- "$msg" 2>/dev/null >&$__vigil_rw && __vigil_read_reply $verb $seq $__vigil_rr 1; then
         [[ $VIGIL_CHANNEL == relay* ]] || VIGIL_CHANNEL='relay (the agent socket cannot be used now)'
+        __vigil_via=relay
         return 0
     fi
     __vigil_relay_close
     VIGIL_CHANNEL='exec (the relay did not answer)'
     return 1
+}
+
+# Writes an end (its fields) to the socket without waiting for the answer: the prompt does not
+# wait for a second round trip. The end is kept until its reply goes by (__vigil_read_reply,
+# __vigil_live_reply). Fails, the socket closed, when the write does.
+__vigil_post() {
+    __vigil_settle
+    local f msg=''
+    for f in "$@"; do msg+=$f$'\0'; done
+    if ! print -rn -- "$msg" 2>/dev/null >&$__vigil_fd; then
+        __vigil_close
+        return 1
+    fi
+    __vigil_unacked=$3
+    __vigil_unacked_msg=( "$@" )
+}
+
+# Hands over again an end the socket took but never answered (the agent closed the channel or
+# missed a deadline, or a new connection opens): to the relay, else to the exec'd client. An
+# end that arrives twice closes its event once.
+__vigil_settle() {
+    [[ -n $__vigil_unacked ]] || return 0
+    local seq=$__vigil_unacked f msg=''
+    local -a m dur
+    m=( "${__vigil_unacked_msg[@]}" )
+    __vigil_unacked=''
+    for f in "${m[@]}"; do msg+=$f$'\0'; done
+    if __vigil_relay_open && print -rn -- "$msg" 2>/dev/null >&$__vigil_rw &&
+        __vigil_read_reply ended $seq $__vigil_rr 1; then
+        return 0
+    fi
+    __vigil_relay_close
+    # The fields: end SESSION SEQ SHELL EXIT DURATION_MS COLOR.
+    [[ -n ${m[6]-} ]] && dur=(--duration-ms "${m[6]}")
+    [[ -x $__vigil_bin ]] && "$__vigil_bin" hook end --shell zsh --session "${m[2]-}" --seq "$seq" \
+        --exit "${m[5]-0}" "${dur[@]}" >/dev/null 2>&1
+    return 0
 }
 
 # The first rest after a timeout, in seconds: VIGIL_HOOK_REST_SECS when the shell started,
@@ -205,12 +257,14 @@ __vigil_preexec() {
     __vigil_t0=$EPOCHREALTIME
     if __vigil_send started $__vigil_seq start "$__vigil_session" $__vigil_seq zsh "$PWD" line "$cmd" '' \
         && [[ ${__vigil_reply[3]-} == 1 ]]; then
+        if [[ -n ${NO_COLOR-} ]]; then __vigil_seg=${__vigil_reply[7]-}; else __vigil_seg=${__vigil_reply[6]-}; fi
         # The notice (once per shell: what is wrong in config.toml), then the warning; both
         # come escaped.
         [[ -n ${__vigil_reply[4]-} ]] && print -r -- "${__vigil_reply[4]}" >&2
         [[ -n ${__vigil_reply[5]-} && ${VIGIL_WARN-1} != 0 ]] && print -r -- "${__vigil_reply[5]}" >&2
         return 0
     fi
+    __vigil_via=''
     __vigil_exec_mode
     # Not a here-string: zsh writes <<< to a temporary file, on disk. `print` runs in a fork
     # of this shell, so the text is in no process's argv.
@@ -239,7 +293,13 @@ __vigil_precmd() {
             ms=$msi
             dur=(--duration-ms "$ms")
         fi
-        if __vigil_send ended $__vigil_seq end "$__vigil_session" $__vigil_seq zsh $s "$ms" "${${NO_COLOR:+0}:-1}"; then
+        local -a end
+        end=(end "$__vigil_session" $__vigil_seq zsh $s "$ms" "${${NO_COLOR:+0}:-1}")
+        # Its segment came with the start's reply: on the socket the end is only written.
+        if [[ $__vigil_via == socket ]] && (( __vigil_fd >= 0 && __vigil_missed != __vigil_seq )) &&
+            __vigil_post "${end[@]}"; then
+            VIGIL_PROMPT_SEGMENT=$__vigil_seg
+        elif __vigil_send ended $__vigil_seq "${end[@]}"; then
             VIGIL_PROMPT_SEGMENT=${__vigil_reply[3]-}
         elif [[ -x $__vigil_bin ]]; then
             __vigil_exec_mode
@@ -305,6 +365,8 @@ __vigil_live_reply() {
         return 0
     fi
     r=( "${(@ps:$us:)line}" )
+    # The answer to an end written without waiting: that end is delivered.
+    [[ -n $__vigil_unacked && ${r[1]-} == ended && ${r[2]-} == "$__vigil_unacked" ]] && __vigil_unacked=''
     # Only the answer for the line as it is now; a late reply to a command is dropped.
     [[ ${r[1]-} == scored && ${r[2]-} == "$__vigil_ask" ]] || return 0
     __vigil_unanswered=0

@@ -126,6 +126,35 @@ fn a_frozen_agent_under_an_open_shell_still_warns_and_loses_nothing() {
 }
 
 #[test]
+fn an_end_written_to_an_agent_that_never_reads_it_is_handed_over_again() {
+    // The hooks write a command's end without waiting for its answer. Here the agent takes the
+    // start, is frozen while the command runs (so the end sits unread in its socket), and is
+    // killed frozen: the end is only stored if the hook hands it over again.
+    each_shell(&["bash", "zsh"], |env, mut sh, shell| {
+        typed(&mut sh, "warm", 2);
+        let running = env.path("running");
+        let go = env.path("go");
+        let line =
+            format!("touch '{}'; while [ ! -e '{}' ]; do sleep 0.05; done; (exit 7)", running.display(), go.display());
+        sh.session.send_line(&line).expect("send");
+        env.wait_until(60, "the command to run", || running.exists());
+        env.signal_agent(libc::SIGSTOP);
+        std::fs::write(&go, "").expect("go");
+        sh.session.exp_string(common::PROMPT).unwrap_or_else(|e| panic!("{shell}: no prompt: {e}"));
+        env.kill_agent(libc::SIGKILL);
+        let mut commands = vec![line.clone()];
+        commands.extend(typed(&mut sh, "after", 3));
+        sh.exit();
+        all_recorded_once(env, shell, &commands);
+        env.wait_until(60, "the end of the command", || {
+            env.recent(500)
+                .iter()
+                .any(|e| e["command"].as_str() == Some(line.as_str()) && e["exit_code"].as_i64() == Some(7))
+        });
+    });
+}
+
+#[test]
 fn doctor_names_the_channel_of_each_shell() {
     each_shell(&["bash", "zsh", "fish"], |_, mut sh, shell| {
         let want = match shell {

@@ -80,7 +80,7 @@ impl Capture {
     /// Records a command about to run.
     pub fn start(&self, mut start: CommandStart) -> Response {
         if !self.privacy.records(&start.command, start.cwd.as_deref()) {
-            return Response::Started { recorded: false, warning: None, notice: None };
+            return Response::Started { recorded: false, warning: None, notice: None, segment: None };
         }
         // Before anything else sees it: what is scored, journalled and stored is the
         // redacted text.
@@ -130,9 +130,9 @@ impl Capture {
         // end would then find nothing running, and lose its prompt segment).
         let newer_running = running.get(&start.session).is_some_and(|r| r.started_at > start.started_at_ms);
         if !newer_running {
-            running.insert(start.session, Running { key, started_at: start.started_at_ms, segment });
+            running.insert(start.session, Running { key, started_at: start.started_at_ms, segment: segment.clone() });
         }
-        Response::Started { recorded: true, warning, notice: None }
+        Response::Started { recorded: true, warning, notice: None, segment }
     }
 
     /// Closes the command running in a session. With a sequence number the event is found by

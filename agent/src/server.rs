@@ -193,12 +193,12 @@ async fn handle_channel(mut stream: tokio::io::BufReader<Stream>, agent: &Arc<Ag
         live = None;
         let mut told = None;
         let line = match channel::decode(&fields, vigil::now_ms()) {
-            Ok(ChannelRequest::Start { seq, start: None }) => channel::started_line(seq, true, None, None),
+            Ok(ChannelRequest::Start { seq, start: None }) => channel::started_line(seq, true, None, None, None),
             Ok(ChannelRequest::Start { seq, start: Some(start) }) => {
-                let session = start.session.clone();
+                let (session, shell) = (start.session.clone(), start.shell.clone());
                 let response = route(agent, Request::Start(start)).await;
                 let kept = matches!(response, Response::Started { .. });
-                let line = channel::started_reply(seq, kept, Some(&response));
+                let line = channel::started_reply(seq, kept, &shell, Some(&response));
                 told = Some((session, response));
                 line
             }

@@ -78,7 +78,7 @@ impl Agent {
     /// and it costs the other commands one set look-up.
     pub(crate) fn tell_config_problems(&self, session: &str, reply: Response) -> Response {
         let Some(first) = self.config_problems.first() else { return reply };
-        let Response::Started { recorded, warning, .. } = reply else { return reply };
+        let Response::Started { recorded, warning, segment, .. } = reply else { return reply };
         let new = {
             let mut told = self.told.lock().unwrap_or_else(|p| p.into_inner());
             if told.len() >= 10_000 {
@@ -90,7 +90,7 @@ impl Agent {
             1 => format!("vigil: {first}"),
             n => format!("vigil: {first} (and {} more: vigil config check)", n - 1),
         });
-        Response::Started { recorded, warning, notice }
+        Response::Started { recorded, warning, notice, segment }
     }
 
     /// Forgets that a session was told, when the reply that told it could not be sent.

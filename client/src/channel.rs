@@ -31,10 +31,18 @@
 //! the escaped texts in it cannot contain:
 //!
 //! ```text
-//! started US SEQ US KEPT US NOTICE US WARNING LF
+//! started US SEQ US KEPT US NOTICE US WARNING US SEGMENT US PLAIN_SEGMENT LF
 //! ended   US SEQ US SEGMENT LF
 //! scored  US SEQ US VERDICT US WARNING LF
 //! ```
+//!
+//! A command's risk is known when it starts, so the `started` reply already carries the prompt
+//! segment its end will show (with colour, and without for `NO_COLOR`). A hook therefore need
+//! not wait for the answer to an `end`: it writes the end, keeps it until the `ended` reply
+//! for that `SEQ` goes by (replies come in the order of the messages, so it does before the
+//! reply to the next message), and, when the channel breaks first, hands the same end over
+//! again the next way (the relay, the exec'd client). An end delivered twice is closed once:
+//! the second finds nothing running under its key.
 //!
 //! `VERDICT` is `rule` (a hard rule hit), `unsafe`, `unknown` or `safe`; `WARNING` is what would
 //! be shown before the line runs, or empty.
@@ -243,7 +251,7 @@ pub fn decode(fields: &[Vec<u8>], now_ms: i64) -> Result<ChannelRequest, Channel
 pub fn broken_reply(fields: &[Vec<u8>]) -> Option<String> {
     let seq = fields.get(2).and_then(|f| std::str::from_utf8(f).ok()?.parse().ok())?;
     Some(match fields.first().map(Vec::as_slice) {
-        Some(b"start") => started_line(seq, false, None, None),
+        Some(b"start") => started_line(seq, false, None, None, None),
         Some(b"end") => ended_reply(seq, "", false, None),
         _ => scored_line(seq, "unknown", None),
     })
@@ -259,20 +267,33 @@ pub fn encode(fields: &[&str]) -> Vec<u8> {
     out
 }
 
-/// The reply line to a start: `kept`, and what the agent's answer asks the shell to show.
-pub fn started_reply(seq: u64, kept: bool, reply: Option<&Response>) -> String {
-    let (notice, warning) = match reply {
-        Some(Response::Started { notice, warning, .. }) => (notice.as_deref(), warning.as_deref()),
-        _ => (None, None),
-    };
-    started_line(seq, kept, notice, warning)
+/// The reply line to a start: `kept`, and what the agent's answer asks the shell (`shell`, for
+/// the segment's escapes) to show.
+pub fn started_reply(seq: u64, kept: bool, shell: &str, reply: Option<&Response>) -> String {
+    match reply {
+        Some(Response::Started { notice, warning, segment, .. }) => {
+            started_line(seq, kept, notice.as_deref(), warning.as_deref(), segment.as_ref().map(|s| (s, shell)))
+        }
+        _ => started_line(seq, kept, None, None, None),
+    }
 }
 
-/// The reply line to a start, from its parts; the texts are escaped here.
-pub fn started_line(seq: u64, kept: bool, notice: Option<&str>, warning: Option<&str>) -> String {
+/// The reply line to a start, from its parts; the texts are escaped here, and the segment
+/// (with the shell it is for) rendered twice: with colour and without.
+pub fn started_line(
+    seq: u64,
+    kept: bool,
+    notice: Option<&str>,
+    warning: Option<&str>,
+    segment: Option<(&Segment, &str)>,
+) -> String {
     let show = |t: Option<&str>| t.map(|t| printable(t, usize::MAX)).unwrap_or_default();
     let kept = if kept { "1" } else { "0" };
-    format!("started{SEPARATOR}{seq}{SEPARATOR}{kept}{SEPARATOR}{}{SEPARATOR}{}\n", show(notice), show(warning))
+    let (color, plain) = segment
+        .map(|(seg, shell)| (render_segment(seg, shell, true), render_segment(seg, shell, false)))
+        .unwrap_or_default();
+    let (notice, warning) = (show(notice), show(warning));
+    format!("started{SEPARATOR}{seq}{SEPARATOR}{kept}{SEPARATOR}{notice}{SEPARATOR}{warning}{SEPARATOR}{color}{SEPARATOR}{plain}\n")
 }
 
 /// The reply line to an end: the prompt segment the agent's answer asks for, if any.
@@ -437,13 +458,30 @@ mod tests {
     #[test]
     fn replies_are_one_line_whatever_the_text() {
         let warning = "vigil: rm -rf /\n\x1b[8m hidden\x1f";
-        let line = started_line(4, true, Some("config.toml:3: x"), Some(warning));
+        let seg = Segment { label: Label::Unsafe, p_unsafe: Some(0.9), reason: "model".into() };
+        let line = started_line(4, true, Some("config.toml:3: x"), Some(warning), Some((&seg, "zsh")));
         assert_eq!(line.matches('\n').count(), 1);
         assert!(line.ends_with('\n'));
         let parts: Vec<&str> = line.trim_end_matches('\n').split(SEPARATOR).collect();
-        assert_eq!(parts, ["started", "4", "1", "config.toml:3: x", r"vigil: rm -rf /⏎\e[8m hidden\x1f"]);
-        assert_eq!(started_reply(5, false, None), "started\x1f5\x1f0\x1f\x1f\n");
-        let seg = Segment { label: Label::Unsafe, p_unsafe: Some(0.9), reason: "model".into() };
+        assert_eq!(
+            parts,
+            [
+                "started",
+                "4",
+                "1",
+                "config.toml:3: x",
+                r"vigil: rm -rf /⏎\e[8m hidden\x1f",
+                "%{\x1b[31m%}⚠ 90%%%{\x1b[0m%} ",
+                "⚠ 90%% "
+            ]
+        );
+        assert_eq!(started_reply(5, false, "bash", None), "started\x1f5\x1f0\x1f\x1f\x1f\x1f\n");
+        // The agent's answer carries the segment the end will show.
+        let answer = Response::Started { recorded: true, warning: None, notice: None, segment: Some(seg.clone()) };
+        assert_eq!(
+            started_reply(6, true, "fish", Some(&answer)),
+            "started\x1f6\x1f1\x1f\x1f\x1f\x1b[31m⚠ 90%\x1b[0m \x1f⚠ 90% \n"
+        );
         let ended = ended_reply(6, "bash", true, Some(&Response::Ended { segment: Some(seg) }));
         assert_eq!(ended, "ended\x1f6\x1f\x01\x1b[31m\x02⚠ 90%\x01\x1b[0m\x02 \n");
         assert_eq!(ended_reply(7, "zsh", true, None), "ended\x1f7\x1f\n");

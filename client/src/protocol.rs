@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::frame::{encode_frame, read_message, write_message, FrameError, MAX_FRAME_LEN};
 
 /// Version of the frame layout and of the types below. Bump it on any change to them.
-pub const PROTOCOL_VERSION: u16 = 8;
+pub const PROTOCOL_VERSION: u16 = 9;
 
 /// A request from the client (or the spool) to the agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -170,6 +170,9 @@ pub enum Response {
         /// One line to show once per shell session before any warning: what is wrong in the
         /// configuration (sent with the session's first command only).
         notice: Option<String>,
+        /// What the prompt will show about this command once it ends (its risk is known now):
+        /// a hook that has it need not wait for the end's answer.
+        segment: Option<Segment>,
     },
     /// The command was closed; `segment` is what the next prompt shows about it, if anything.
     Ended {

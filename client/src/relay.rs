@@ -115,8 +115,9 @@ impl Relay {
             }
         };
         Some(match request {
-            ChannelRequest::Start { seq, start: None } => channel::started_line(seq, true, None, None),
+            ChannelRequest::Start { seq, start: None } => channel::started_line(seq, true, None, None, None),
             ChannelRequest::Start { seq, start: Some(start) } => {
+                let shell = start.shell.clone();
                 let req = Request::Start(start);
                 self.missed = None;
                 let delivery = self.deliver(&req);
@@ -124,12 +125,12 @@ impl Relay {
                     self.missed = Some(seq);
                 }
                 let shown = warning(&req, &delivery, |c, cwd| self.offline().warning(c, cwd));
-                let notice = match &delivery {
-                    Delivery::Live(Response::Started { notice, .. }) => notice.clone(),
-                    _ => None,
+                let (notice, segment) = match &delivery {
+                    Delivery::Live(Response::Started { notice, segment, .. }) => (notice.as_deref(), segment.as_ref()),
+                    _ => (None, None),
                 };
                 let kept = !matches!(delivery, Delivery::Lost);
-                channel::started_line(seq, kept, notice.as_deref(), shown.as_deref())
+                channel::started_line(seq, kept, notice, shown.as_deref(), segment.map(|s| (s, shell.as_str())))
             }
             ChannelRequest::Score { seq, session, text, .. } => self.check(seq, &session, &text),
             ChannelRequest::Rest { secs } => {
