@@ -111,11 +111,15 @@ __vigil_settle() {
 
 # Reads the relay's reply of verb $1 for seq $2 (default: this command's) into __vigil_reply,
 # skipping replies that came too late for earlier messages. The relay answers within its own
-# deadline; this one only guards against a relay that hangs.
+# deadline; this one only guards against a relay that hangs. It guards the first byte of a
+# line only: under `read -t` bash makes a select and two signal-mask calls for every byte, and
+# the relay writes each reply line whole, with one write.
 __vigil_relay_read() {
-    local fd=${__VIGIL_RELAY[0]-} seq=${2-$__vigil_seq}
+    local fd=${__VIGIL_RELAY[0]-} seq=${2-$__vigil_seq} c
     if [[ -z $fd ]]; then return 1; fi
-    while IFS=$'\x1f' read -r -t 1 -u "$fd" -a __vigil_reply; do
+    while IFS= read -r -t 1 -N 1 -u "$fd" c; do
+        IFS=$'\x1f' read -r -u "$fd" -a __vigil_reply || :
+        __vigil_reply[0]=$c${__vigil_reply[0]-}
         if [[ -n $__vigil_unacked && ${__vigil_reply[0]-} == ended && ${__vigil_reply[1]-} == "$__vigil_unacked" ]]; then
             __vigil_unacked=
         fi
@@ -413,10 +417,16 @@ __vigil_precmd() {
         __vigil_end "$s"
     fi
     __vigil_exit_seen=0
-    __vigil_install
-    __vigil_index_prompt_command
+    # Other tools edit PROMPT_COMMAND at any prompt; unchanged since the last one, there is
+    # nothing to redo (both steps cost more than the rest of the prompt's work).
+    if [[ ${PROMPT_COMMAND[*]-} != "$__vigil_pc_seen" ]]; then
+        __vigil_install
+        __vigil_index_prompt_command
+        __vigil_pc_seen=${PROMPT_COMMAND[*]-}
+    fi
     __vigil_ready=1
 }
+__vigil_pc_seen=
 
 # Puts __vigil_precmd last in PROMPT_COMMAND (a string, or an array in bash >= 5.1), keeping
 # everything else in order. Called again at each prompt, as other tools append themselves;
