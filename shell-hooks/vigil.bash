@@ -46,6 +46,7 @@ export VIGIL_PROMPT_SEGMENT=
 export VIGIL_HOOK="bash: own DEBUG trap and PROMPT_COMMAND"
 export VIGIL_CHANNEL="exec (not opened yet)"
 __vigil_relay_starts=0
+__vigil_keep=
 __vigil_reply=()
 # An end written to the relay and not waited for (its segment came with the start's reply):
 # its seq until the relay's `ended` reply goes by, and its status and duration, for the exec'd
@@ -81,7 +82,21 @@ __vigil_relay_open() {
     coproc __VIGIL_RELAY { trap '' INT QUIT TSTP TTIN TTOU; exec "$__vigil_bin" hook relay 2>/dev/null; }
     if [[ -z ${__VIGIL_RELAY_PID-} ]]; then return 1; fi
     disown "$__VIGIL_RELAY_PID" 2>/dev/null || :
+    # The shell holds a reader of the relay's input too (Linux: its own write end, opened again
+    # through /proc for reading), so that a write to a relay that died and was not reaped yet
+    # waits in the pipe instead of ending the shell with SIGPIPE; the reply that never comes
+    # makes the hook give the relay up.
+    __vigil_keep_close
+    if [[ -n ${__VIGIL_RELAY[1]-} ]]; then
+        { exec {__vigil_keep}<"/proc/$$/fd/${__VIGIL_RELAY[1]}"; } 2>/dev/null || __vigil_keep=
+    fi
     VIGIL_CHANNEL="coproc relay"
+}
+
+# Closes the shell's own reader of the relay's input, if it has one.
+__vigil_keep_close() {
+    if [[ -n ${__vigil_keep-} ]]; then eval "exec ${__vigil_keep}<&-"; fi
+    __vigil_keep=
 }
 
 # Gives up on the relay (it is stuck or gone) for this command; the next one starts a new one.
@@ -92,6 +107,7 @@ __vigil_relay_drop() {
     if [[ -n ${__VIGIL_RELAY[1]-} ]]; then eval "exec ${__VIGIL_RELAY[1]}>&-"; fi
     if [[ -n ${__VIGIL_RELAY[0]-} ]]; then eval "exec ${__VIGIL_RELAY[0]}<&-"; fi
     unset __VIGIL_RELAY __VIGIL_RELAY_PID
+    __vigil_keep_close
     __vigil_settle
 }
 
@@ -217,6 +233,9 @@ __vigil_relay_end() {
 # kept until its reply goes by in __vigil_relay_read.
 __vigil_relay_post() {
     __vigil_settle
+    # As for any message: a relay bash has seen die is not written to (a write to its pipe would
+    # end the shell with SIGPIPE); a new one is started.
+    __vigil_relay_open || return 1
     local fd=${__VIGIL_RELAY[1]-}
     if [[ -z $fd ]]; then return 1; fi
     if ! __vigil_end_message "$1" "$2" 2>/dev/null 1>&"$fd"; then

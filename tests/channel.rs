@@ -155,6 +155,35 @@ fn an_end_written_to_an_agent_that_never_reads_it_is_handed_over_again() {
 }
 
 #[test]
+fn a_command_that_kills_the_agent_or_the_relay_does_not_end_the_shell() {
+    // The command's end is then written to a peer that is gone, and bash ends itself on a
+    // SIGPIPE (zsh on a terminal goes on); without the live mark zsh has no watcher to notice
+    // the closed socket first. The relay is killed by the command twice, each time with no
+    // pause before its end is written (bash may not have reaped it yet).
+    for shell in ["bash", "zsh"] {
+        if !have_shell(shell) {
+            continue;
+        }
+        let mut env = Env::new();
+        env.start_agent();
+        let mut sh = Shell::start(&env, shell, &[("VIGIL_LIVE", "0")], "");
+        typed(&mut sh, "warm", 2);
+        let pid = env.agent_pid().expect("an agent runs");
+        sh.run(&format!("kill -9 {pid}; sleep 0.3"));
+        let out = sh.run("echo still-$((40 + 2))");
+        assert!(out.contains("still-42"), "{shell}: {out:?}");
+        if shell == "bash" {
+            for round in 0..2 {
+                sh.run("kill -9 \"$__VIGIL_RELAY_PID\"");
+                let out = sh.run("echo again-$((40 + 2))");
+                assert!(out.contains("again-42"), "{shell}, round {round}: {out:?}");
+            }
+        }
+        sh.exit();
+    }
+}
+
+#[test]
 fn doctor_names_the_channel_of_each_shell() {
     each_shell(&["bash", "zsh", "fish"], |_, mut sh, shell| {
         let want = match shell {
