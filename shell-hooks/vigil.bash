@@ -84,8 +84,8 @@ __vigil_relay_open() {
     disown "$__VIGIL_RELAY_PID" 2>/dev/null || :
     # The shell holds a reader of the relay's input too (Linux: its own write end, opened again
     # through /proc for reading), so that a write to a relay that died and was not reaped yet
-    # waits in the pipe instead of ending the shell with SIGPIPE; the reply that never comes
-    # makes the hook give the relay up.
+    # stays in the pipe instead of ending the shell with SIGPIPE; reading the reply then meets
+    # the end of the relay's output, and the hook gives the relay up (and hands a kept end on).
     __vigil_keep_close
     if [[ -n ${__VIGIL_RELAY[1]-} ]]; then
         { exec {__vigil_keep}<"/proc/$$/fd/${__VIGIL_RELAY[1]}"; } 2>/dev/null || __vigil_keep=
