@@ -146,11 +146,9 @@ __vigil_relay_read() {
 }
 
 # Writes one message to the relay by running "$@" (builtins and functions only: they run in
-# the shell itself, no fork) with its output on the relay's input, then reads the reply of verb
-# $1 for seq $2.
-__vigil_relay_send() {
-    local verb=$1 seq=$2
-    shift 2
+# the shell itself, no fork) with its output on the relay's input. A relay bash has seen die is
+# not written to (a new one is started): a write to its pipe could end the shell with SIGPIPE.
+__vigil_relay_write() {
     __vigil_relay_open || return 1
     local fd=${__VIGIL_RELAY[1]-}
     if [[ -z $fd ]]; then return 1; fi
@@ -158,7 +156,14 @@ __vigil_relay_send() {
         __vigil_relay_drop "the relay closed the channel"
         return 1
     fi
-    __vigil_relay_read "$verb" "$seq"
+}
+
+# Writes one message to the relay ("$@" as for __vigil_relay_write), then reads the reply of
+# verb $1 for seq $2.
+__vigil_relay_send() {
+    local verb=$1 seq=$2
+    shift 2
+    __vigil_relay_write "$@" && __vigil_relay_read "$verb" "$seq"
 }
 
 # The start message of the current command: $1 is `history` or `history-expected`, $2 the
@@ -233,15 +238,7 @@ __vigil_relay_end() {
 # kept until its reply goes by in __vigil_relay_read.
 __vigil_relay_post() {
     __vigil_settle
-    # As for any message: a relay bash has seen die is not written to (a write to its pipe would
-    # end the shell with SIGPIPE); a new one is started.
-    __vigil_relay_open || return 1
-    local fd=${__VIGIL_RELAY[1]-}
-    if [[ -z $fd ]]; then return 1; fi
-    if ! __vigil_end_message "$1" "$2" 2>/dev/null 1>&"$fd"; then
-        __vigil_relay_drop "the relay closed the channel"
-        return 1
-    fi
+    __vigil_relay_write __vigil_end_message "$1" "$2" || return 1
     __vigil_unacked=$__vigil_seq
     __vigil_unacked_end=("$1" "$2")
 }
@@ -349,10 +346,7 @@ else
 # PROMPT_COMMAND's simple commands, one a line, so that the DEBUG trap can tell them from
 # the person's with a single match. Rebuilt at each prompt: other tools edit PROMPT_COMMAND.
 __vigil_pc_list=$'\n'
-__vigil_pc_indexed=
 __vigil_index_prompt_command() {
-    [[ ${PROMPT_COMMAND[*]-} != "$__vigil_pc_indexed" ]] || return 0
-    __vigil_pc_indexed=${PROMPT_COMMAND[*]-}
     local entry part list=$'\n'
     for entry in ${PROMPT_COMMAND[@]+"${PROMPT_COMMAND[@]}"}; do
         entry=${entry//$'\n'/;}

@@ -46,14 +46,19 @@ fn typed(sh: &mut Shell, tag: &str, n: usize) -> Vec<String> {
 
 /// Runs `f` in each of `shells` that is installed: a fresh home, its agent running, and the
 /// shell started in it.
-fn each_shell(shells: &[&str], mut f: impl FnMut(&mut Env, Shell, &str)) {
+fn each_shell(shells: &[&str], f: impl FnMut(&mut Env, Shell, &str)) {
+    each_shell_with(shells, &[], f);
+}
+
+/// [`each_shell`], the shells started with `extra_env` too.
+fn each_shell_with(shells: &[&str], extra_env: &[(&str, &str)], mut f: impl FnMut(&mut Env, Shell, &str)) {
     for shell in shells {
         if !have_shell(shell) {
             continue;
         }
         let mut env = Env::new();
         env.start_agent();
-        let sh = Shell::start(&env, shell, &[], "");
+        let sh = Shell::start(&env, shell, extra_env, "");
         f(&mut env, sh, shell);
     }
 }
@@ -160,13 +165,7 @@ fn a_command_that_kills_the_agent_or_the_relay_does_not_end_the_shell() {
     // SIGPIPE (zsh on a terminal goes on); without the live mark zsh has no watcher to notice
     // the closed socket first. The relay is killed by the command twice, each time with no
     // pause before its end is written (bash may not have reaped it yet).
-    for shell in ["bash", "zsh"] {
-        if !have_shell(shell) {
-            continue;
-        }
-        let mut env = Env::new();
-        env.start_agent();
-        let mut sh = Shell::start(&env, shell, &[("VIGIL_LIVE", "0")], "");
+    each_shell_with(&["bash", "zsh"], &[("VIGIL_LIVE", "0")], |env, mut sh, shell| {
         typed(&mut sh, "warm", 2);
         let pid = env.agent_pid().expect("an agent runs");
         sh.run(&format!("kill -9 {pid}; sleep 0.3"));
@@ -180,7 +179,7 @@ fn a_command_that_kills_the_agent_or_the_relay_does_not_end_the_shell() {
             }
         }
         sh.exit();
-    }
+    });
 }
 
 #[test]
